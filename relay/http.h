@@ -1,0 +1,71 @@
+/* http — the civetweb adapter. The only relay file besides ws.c that includes civetweb.h.
+ *
+ * It owns the server lifecycle (worker budget, tcp_nodelay, no document root), turns every
+ * request into a struct req (method, raw path, query, client IP, body on the heap), routes it
+ * (router.h) and gives handlers one way to answer: resp_*() build status line, headers (HDR-1
+ * security headers always) and body in one heap buffer and send it with a single write
+ * (DESIGN.md 3). Streaming handlers (SSE) use stream_*(), which frame chunks by hand.
+ */
+#ifndef SEALROOM_RELAY_HTTP_H
+#define SEALROOM_RELAY_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/query.h"
+
+struct relay;
+
+#define IP_MAX 64
+
+struct req {
+	void *conn;             /* struct mg_connection *, opaque to handlers */
+	struct relay *relay;
+	const char *method;
+	const char *raw_uri;    /* path as sent, without query, not decoded */
+	const char *raw_query;  /* NULL if none */
+	char target[2048];      /* request-target as sent: path + "?" + raw query (AUTH-5) */
+	struct query query;
+	char ip[IP_MAX];        /* IP-1 */
+	char *body;             /* POST only (HTTP-10); NUL-terminated heap copy, may be NULL */
+	size_t body_len;
+	bool body_json;         /* HTTP-11: Content-Type is application/json */
+	struct cJSON *json;     /* POST only: the parsed body, {} when absent (HTTP-11/12) */
+	bool keep_alive;
+	bool responded;
+	int status;             /* status sent, for LOG-4 counting */
+};
+
+/* Header lookup on the request (case-insensitive, first occurrence); NULL if absent. */
+const char *req_header(const struct req *r, const char *name);
+/* All values of a repeated header into out (at most max); returns the count. */
+int req_headers(const struct req *r, const char *name, const char **out, int max);
+
+/* Send a complete JSON response. extra: NULL or additional header lines, each ending "\r\n". */
+void resp_json(struct req *r, int status, const char *json, size_t len, const char *extra);
+/* {"error":"text"} (HTTP-19), with Retry-After when retry_after > 0 (HTTP-20). */
+void resp_error(struct req *r, int status, const char *text, int retry_after);
+/* Any other content type (text/plain for GET /, Prometheus text). */
+void resp_body(struct req *r, int status, const char *ctype, const char *body, size_t len, const char *extra);
+
+/* SSE (SSE-3): send the streaming headers; then each stream_chunk() sends bytes as exactly
+ * one HTTP chunk (whole events only, SSE-12). Return 0 or -1 once the peer is gone. */
+int stream_begin(struct req *r);
+int stream_chunk(struct req *r, const char *data, size_t len);
+void stream_end(struct req *r);
+
+/* Start/stop the server. http_start prints "sealroom listening on http://HOST:PORT" (LOG-5)
+ * once the listener is ready and returns 0, or -1 with a message on stderr. */
+int http_start(struct relay *relay);
+void http_stop(struct relay *relay);
+
+/* LOG-1..3: one access-log line (collapsed path, no query) with a single write. */
+void http_access_log(struct relay *relay, const char *method, const char *path);
+
+/* Long-lived handler accounting (DESIGN.md 1): take a slot for a stream/parked request, or
+ * fail when only the reserve is left (the caller answers 503 "server busy"). */
+bool http_longlived_take(struct relay *relay);
+void http_longlived_release(struct relay *relay);
+
+#endif

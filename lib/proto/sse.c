@@ -8,6 +8,8 @@
 
 #define SSE_DEFAULT_MAX (1u << 20)
 #define SSE_MIN_ALLOC 256
+/* A line may exceed max_event_bytes by this much: the field name, ':' and ' '. */
+#define SSE_LINE_SLACK 64
 
 size_t sse_frame_len(int64_t id, size_t len)
 {
@@ -167,7 +169,7 @@ static int sse_line(struct sse_parser *p, const char *s, size_t len, sse_event_c
 
 int sse_parser_feed(struct sse_parser *p, const char *buf, size_t n, sse_event_cb cb, void *ud)
 {
-	size_t i = 0;
+	size_t i = 0, lmax = p->max + SSE_LINE_SLACK;
 
 	if (p->failed)
 		return -1;
@@ -184,23 +186,23 @@ int sse_parser_feed(struct sse_parser *p, const char *buf, size_t n, sse_event_c
 			j++;
 		if (j == n) {
 			/* Incomplete line: keep it for the next feed. */
-			if (n - i > p->max - p->line_len ||
-			    sse_reserve(&p->line, &p->line_cap, p->line_len + (n - i), p->max) < 0)
+			if (n - i > lmax - p->line_len ||
+			    sse_reserve(&p->line, &p->line_cap, p->line_len + (n - i), lmax) < 0)
 				goto fail;
 			memcpy(p->line + p->line_len, buf + i, n - i);
 			p->line_len += n - i;
 			break;
 		}
 		if (p->line_len > 0) {
-			if (j - i > p->max - p->line_len ||
-			    sse_reserve(&p->line, &p->line_cap, p->line_len + (j - i), p->max) < 0)
+			if (j - i > lmax - p->line_len ||
+			    sse_reserve(&p->line, &p->line_cap, p->line_len + (j - i), lmax) < 0)
 				goto fail;
 			memcpy(p->line + p->line_len, buf + i, j - i);
 			p->line_len += j - i;
 			rc = sse_line(p, p->line, p->line_len, cb, ud);
 			p->line_len = 0;
 		} else {
-			if (j - i > p->max)
+			if (j - i > lmax)
 				goto fail;
 			rc = sse_line(p, buf + i, j - i, cb, ud);
 		}

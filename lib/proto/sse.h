@@ -62,8 +62,9 @@ struct sse_parser {
 	bool failed;		/* an over-long event was seen; every feed now fails */
 };
 
-/* Initialises p; no allocation yet. max_event_bytes bounds one line and one event's data and
- * id (0 means 1 MiB). Always returns 0. */
+/* Initialises p; no allocation yet. max_event_bytes bounds one event's data (the data lines
+ * joined, plus one byte) and its id; a single line may be 64 bytes longer (field name). 0 means
+ * 1 MiB. Always returns 0. */
 int sse_parser_init(struct sse_parser *p, size_t max_event_bytes);
 
 /*

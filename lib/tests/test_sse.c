@@ -262,16 +262,20 @@ static void test_parser_limits(void **state)
 	assert_int_equal(r.events, 2);
 	sse_parser_free(&p);
 
-	/* An over-long incomplete line fails while still buffering. */
+	/* An over-long incomplete line (beyond max + 64 for the field name) fails while still
+	 * buffering; up to the limit it is kept. */
 	memset(&r, 0, sizeof(r));
 	sse_parser_init(&p, 16);
-	assert_int_equal(sse_parser_feed(&p, "data: 0123456789", 16, on_event, &r), 0);
-	assert_int_equal(sse_parser_feed(&p, "x", 1, on_event, &r), -1);
+	memset(line, 'x', sizeof(line));
+	assert_int_equal(sse_parser_feed(&p, line, 64, on_event, &r), 0);
+	assert_int_equal(sse_parser_feed(&p, line, 16, on_event, &r), 0);
+	assert_int_equal(sse_parser_feed(&p, line, 1, on_event, &r), -1);
 	sse_parser_free(&p);
 
-	/* A single over-long complete line fails too. */
+	/* A complete line with 16 data bytes (+1) exceeds 16. */
 	sse_parser_init(&p, 16);
-	assert_int_equal(sse_parser_feed(&p, "data: 0123456789abc\n\n", 21, on_event, &r), -1);
+	assert_int_equal(sse_parser_feed(&p, "data: 0123456789abcdef\n\n", 24, on_event, &r), -1);
+	assert_int_equal(r.events, 0);
 	sse_parser_free(&p);
 
 	/* Over-long id. */

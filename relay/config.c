@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include "fault.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -204,6 +206,16 @@ int config_load(struct config *cfg, int argc, char **argv, char **envp, FILE *ou
 		fprintf(err, "sealroom-relay: WORKER_THREADS must be >= 8 and greater than WORKER_RESERVE\n");
 		return -1;
 	}
+#ifdef SEALROOM_FAULTS
+	if (cfg->inject_fault[0]) {
+		int f = fault_parse(cfg->inject_fault);
+		if (f <= 0) {
+			fprintf(err, "sealroom-relay: INJECT_FAULT: unknown fault '%s'\n", cfg->inject_fault);
+			return -1;
+		}
+		fault_active = (enum fault)f;
+	}
+#endif
 	if (cfg->janitor_interval_ms < 10 || cfg->keepalive_ms < 10) {
 		fprintf(err, "sealroom-relay: JANITOR_INTERVAL_MS and KEEPALIVE_MS must be >= 10\n");
 		return -1;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "handlers.h"
 #include "hub.h"
 #include "ipcount.h"
@@ -47,7 +48,7 @@ void h_room_messages(struct req *r, const struct route_match *m)
 		return;
 	}
 	if (!msg_validate(r->json, false, &in)) {
-		resp_error(r, 400, "bad message", 0); /* ROOM-POST-2 */
+		resp_error(r, 400, fault_on(FAULT_WRONG_ERROR_STRING) ? "invalid message" : "bad message", 0); /* ROOM-POST-2 */
 		return;
 	}
 	if (!limits_take(relay, r->ip, m->p1, true)) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "handlers.h"
 #include "hub.h"
 #include "ipcount.h"
@@ -60,6 +61,8 @@ static int64_t resume_point(const struct req *r)
 {
 	const char *v;
 	size_t len;
+	if (fault_on(FAULT_IGNORE_AFTER))
+		return 0;
 	/* SSE-6: after (whatever its value), else Last-Event-ID, else last_event_id, else 0 */
 	if (query_first(&r->query, "after", &v, &len))
 		return num_after(v, len);
@@ -117,7 +120,8 @@ void h_room_events(struct req *r, const struct route_match *m)
 	}
 	/* SSE-7, SSE-8, SSE-10: replay, then ready; presence follows from the live chain */
 	int rc = 0;
-	for (size_t i = 0; i < j.nreplay && !rc; i++)
+	bool ready_first = fault_on(FAULT_READY_BEFORE_REPLAY);
+	for (size_t i = 0; i < j.nreplay && !rc && !ready_first; i++)
 		rc = batch_add(r, &b, j.replay[i]);
 	if (!rc) {
 		struct event *ready = malloc(sizeof(*ready) + j.ready_len + 1);
@@ -132,6 +136,8 @@ void h_room_events(struct req *r, const struct route_match *m)
 			rc = -1;
 		}
 	}
+	for (size_t i = 0; i < j.nreplay && !rc && ready_first; i++)
+		rc = batch_add(r, &b, j.replay[i]);
 	join_release(&j);
 	if (!rc)
 		rc = batch_flush(r, &b);
@@ -146,7 +152,8 @@ void h_room_events(struct req *r, const struct route_match *m)
 		if (got == 0) {
 			if (clock_mono_ms() >= next_ka) {
 				static const char ka[] = ": keepalive\n\n";
-				rc = stream_chunk(r, ka, sizeof(ka) - 1); /* a failed write: peer gone */
+				if (!fault_on(FAULT_NO_KEEPALIVE))
+					rc = stream_chunk(r, ka, sizeof(ka) - 1); /* a failed write: peer gone */
 				next_ka += keepalive;
 			}
 			continue;

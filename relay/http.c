@@ -47,19 +47,69 @@ static const char *reason(int status)
 	}
 }
 
-const char *req_header(const struct req *r, const char *name)
+/* In-process requests (http_inproc) carry their headers and collect their output here. */
+struct inproc {
+	const char *const *headers; /* "Name: value" strings */
+	const char *body;
+	size_t body_len, body_pos;
+	char *out;
+	size_t out_len, out_cap;
+};
+
+static int io_write(struct req *r, const char *buf, size_t n)
 {
-	return mg_get_header((const struct mg_connection *)r->conn, name);
+	if (!r->inproc)
+		return mg_write((struct mg_connection *)r->conn, buf, n);
+	struct inproc *ip = r->inproc;
+	if (ip->out_len + n > ip->out_cap) {
+		size_t nc = (ip->out_len + n) * 2;
+		char *nb = realloc(ip->out, nc);
+		if (!nb)
+			return -1;
+		ip->out = nb;
+		ip->out_cap = nc;
+	}
+	memcpy(ip->out + ip->out_len, buf, n);
+	ip->out_len += n;
+	return (int)n;
+}
+
+static int io_read(struct req *r, char *buf, size_t n)
+{
+	if (!r->inproc)
+		return mg_read((struct mg_connection *)r->conn, buf, n);
+	struct inproc *ip = r->inproc;
+	size_t k = ip->body_len - ip->body_pos < n ? ip->body_len - ip->body_pos : n;
+	memcpy(buf, ip->body + ip->body_pos, k);
+	ip->body_pos += k;
+	return (int)k;
 }
 
 int req_headers(const struct req *r, const char *name, const char **out, int max)
 {
-	const struct mg_request_info *ri = mg_get_request_info((const struct mg_connection *)r->conn);
 	int n = 0;
+	size_t nl = strlen(name);
+	if (r->inproc) {
+		for (const char *const *h = r->inproc->headers; h && *h && n < max; h++)
+			if (strncasecmp(*h, name, nl) == 0 && (*h)[nl] == ':') {
+				const char *v = *h + nl + 1;
+				while (*v == ' ')
+					v++;
+				out[n++] = v;
+			}
+		return n;
+	}
+	const struct mg_request_info *ri = mg_get_request_info((const struct mg_connection *)r->conn);
 	for (int i = 0; i < ri->num_headers && n < max; i++)
 		if (strcasecmp(ri->http_headers[i].name, name) == 0)
 			out[n++] = ri->http_headers[i].value;
 	return n;
+}
+
+const char *req_header(const struct req *r, const char *name)
+{
+	const char *v = NULL;
+	return req_headers(r, name, &v, 1) ? v : NULL;
 }
 
 static void finish(struct req *r, int status)
@@ -90,7 +140,7 @@ void resp_body(struct req *r, int status, const char *ctype, const char *body, s
 		return;
 	}
 	memcpy(buf + n, body, len);
-	mg_write((struct mg_connection *)r->conn, buf, (size_t)n + len); /* one write (DESIGN.md 3) */
+	io_write(r, buf, (size_t)n + len); /* one write (DESIGN.md 3) */
 	free(buf);
 	finish(r, status);
 }
@@ -120,7 +170,7 @@ int stream_begin(struct req *r)
 		"Cache-Control: no-cache, no-transform\r\nConnection: keep-alive\r\n"
 		"X-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n" SECURITY_HEADERS "\r\n";
 	finish(r, 200);
-	return mg_write((struct mg_connection *)r->conn, hdr, sizeof(hdr) - 1) > 0 ? 0 : -1;
+	return io_write(r, hdr, sizeof(hdr) - 1) > 0 ? 0 : -1;
 }
 
 int stream_chunk(struct req *r, const char *data, size_t len)
@@ -132,14 +182,14 @@ int stream_chunk(struct req *r, const char *data, size_t len)
 	int h = snprintf(buf, 32, "%zx\r\n", len);
 	memcpy(buf + h, data, len);
 	memcpy(buf + h + len, "\r\n", 2);
-	int rc = mg_write((struct mg_connection *)r->conn, buf, (size_t)h + len + 2);
+	int rc = io_write(r, buf, (size_t)h + len + 2);
 	free(buf);
 	return rc > 0 ? 0 : -1;
 }
 
 void stream_end(struct req *r)
 {
-	mg_write((struct mg_connection *)r->conn, "0\r\n\r\n", 5);
+	io_write(r, "0\r\n\r\n", 5);
 	r->keep_alive = false;
 }
 
@@ -178,19 +228,18 @@ static bool is_json_type(const char *ct)
 }
 
 /* Read the body into r->body, at most max bytes. Returns 0, 413 when over, -1 on I/O error. */
-static int read_body(struct req *r, const struct mg_request_info *ri, size_t max)
+static int read_body(struct req *r, long long content_length, size_t max)
 {
-	struct mg_connection *c = r->conn;
-	if (ri->content_length > (long long)max)
+	if (content_length > (long long)max)
 		return 413; /* HTTP-14: decided from Content-Length */
-	size_t cap = ri->content_length >= 0 ? (size_t)ri->content_length : 4096;
+	size_t cap = content_length >= 0 ? (size_t)content_length : 4096;
 	char *buf = malloc(cap + 1);
 	size_t len = 0;
 	if (!buf)
 		return -1;
 	for (;;) {
 		if (len == cap) {
-			if (ri->content_length >= 0)
+			if (content_length >= 0)
 				break;
 			if (cap > max) {
 				free(buf);
@@ -205,7 +254,7 @@ static int read_body(struct req *r, const struct mg_request_info *ri, size_t max
 			buf = nb;
 			cap = ncap;
 		}
-		int n = mg_read(c, buf + len, cap - len);
+		int n = io_read(r, buf + len, cap - len);
 		if (n < 0) {
 			free(buf);
 			return -1;
@@ -235,41 +284,30 @@ void http_access_log(struct relay *relay, const char *method, const char *path)
 	}
 }
 
-static int handle(struct mg_connection *conn, void *cbdata)
+/* Everything after request parsing, for civetweb requests and in-process ones alike. */
+static void serve(struct req *r, const char *path, const char *peer, long long content_length)
 {
-	struct relay *relay = cbdata;
-	const struct mg_request_info *ri = mg_get_request_info(conn);
-	const char *path = ri->local_uri_raw ? ri->local_uri_raw : ri->request_uri;
-	struct req *r = calloc(1, sizeof(*r));
+	struct relay *relay = r->relay;
 	struct route_match *m = malloc(sizeof(*m));
 	char allow[64];
-	int status = 500;
-
-	if (!r || !m) {
-		free(r);
-		free(m);
-		mg_write(conn, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 75);
-		return 500;
+	if (!m) {
+		resp_error(r, 500, "internal error", 0);
+		return;
 	}
-	r->conn = conn;
-	r->relay = relay;
-	r->method = ri->request_method;
 	r->raw_uri = path ? path : "";
-	r->raw_query = ri->query_string;
-	r->keep_alive = wants_keep_alive(ri, conn);
 	snprintf(r->target, sizeof(r->target), "%s%s%s", r->raw_uri, r->raw_query ? "?" : "",
 		 r->raw_query ? r->raw_query : "");
 	http_access_log(relay, r->method, r->raw_uri); /* LOG-1: on arrival */
 
 	const char *xff[16];
 	int nxff = req_headers(r, "X-Forwarded-For", xff, 16);
-	clientip_http(ri->remote_addr, xff, (size_t)nxff, r->ip, sizeof(r->ip));
+	clientip_http(peer, xff, (size_t)nxff, r->ip, sizeof(r->ip));
 
 	if (!path || path[0] != '/') {
 		resp_error(r, 404, "not found", 0);
 		goto out;
 	}
-	status = router_match(r->method, path, m, allow, sizeof(allow));
+	int status = router_match(r->method, path, m, allow, sizeof(allow));
 	if (status == 404) {
 		resp_error(r, 404, "not found", 0); /* HTTP-4, HTTP-7 */
 		goto out;
@@ -280,13 +318,18 @@ static int handle(struct mg_connection *conn, void *cbdata)
 		resp_body(r, 405, "application/json; charset=utf-8", "{\"error\":\"method not allowed\"}", 30, extra);
 		goto out;
 	}
+	if (r->inproc && (m->id == R_ROOM_EVENTS || m->id == R_ROOM_WAIT || m->id == R_DM_WAIT ||
+			  m->id == R_ROOM_CLAIM)) {
+		resp_error(r, 500, "internal error", 0); /* streaming/parking routes need a socket */
+		goto out;
+	}
 	if (query_parse(&r->query, r->raw_query, r->raw_query ? strlen(r->raw_query) : 0) < 0)
 		memset(&r->query, 0, sizeof(r->query)); /* oversize query: treat as absent */
 
 	if (strcmp(r->method, "POST") == 0) {
 		/* HTTP-10..15: bodies only on POST, JSON only by media type, errors first. */
 		r->body_json = is_json_type(req_header(r, "Content-Type"));
-		int rc = read_body(r, ri, (size_t)relay->cfg.json_body_max_bytes);
+		int rc = read_body(r, content_length, (size_t)relay->cfg.json_body_max_bytes);
 		if (rc == 413) {
 			r->keep_alive = false; /* the rest of the body is not read */
 			resp_error(r, 413, "payload too large", 0);
@@ -305,19 +348,65 @@ static int handle(struct mg_connection *conn, void *cbdata)
 			resp_error(r, 400, "bad json", 0);
 			goto out;
 		}
-	} else if (ri->content_length > 0) {
+	} else if (content_length > 0) {
 		r->keep_alive = false; /* HTTP-10: ignored, and not worth draining */
 	}
 	handlers_dispatch(r, m);
 	if (!r->responded)
 		resp_error(r, 500, "internal error", 0); /* HTTP-19 */
 out:
-	status = r->status;
 	cJSON_Delete(r->json);
+	r->json = NULL;
 	free(r->body);
-	free(r);
+	r->body = NULL;
 	free(m);
+}
+
+static int handle(struct mg_connection *conn, void *cbdata)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	struct req *r = calloc(1, sizeof(*r));
+	if (!r) {
+		mg_write(conn, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 75);
+		return 500;
+	}
+	r->conn = conn;
+	r->relay = cbdata;
+	r->method = ri->request_method;
+	r->raw_query = ri->query_string;
+	r->keep_alive = wants_keep_alive(ri, conn);
+	serve(r, ri->local_uri_raw ? ri->local_uri_raw : ri->request_uri, ri->remote_addr, ri->content_length);
+	int status = r->status;
+	free(r);
 	return status ? status : 200;
+}
+
+int http_inproc(struct relay *relay, const char *method, const char *target, const char *const *headers,
+		const char *body, size_t body_len, char **resp, size_t *resp_len)
+{
+	struct inproc ip = {.headers = headers, .body = body, .body_len = body_len};
+	struct req *r = calloc(1, sizeof(*r));
+	char *path = strdup(target);
+	if (!r || !path) {
+		free(r);
+		free(path);
+		return -1;
+	}
+	char *q = strchr(path, '?');
+	if (q)
+		*q++ = '\0';
+	r->inproc = &ip;
+	r->relay = relay;
+	r->method = method;
+	r->raw_query = q;
+	r->keep_alive = true;
+	serve(r, path, "127.0.0.1", body ? (long long)body_len : -1);
+	int status = r->status;
+	free(r);
+	free(path);
+	*resp = ip.out;
+	*resp_len = ip.out_len;
+	return status;
 }
 
 /* civetweb's own errors (malformed request line, header overflow...) as JSON too (HTTP-19). */

@@ -19,8 +19,11 @@ struct relay;
 
 #define IP_MAX 64
 
+struct inproc;
+
 struct req {
 	void *conn;             /* struct mg_connection *, opaque to handlers */
+	struct inproc *inproc;  /* in-process request (http_inproc), else NULL */
 	struct relay *relay;
 	const char *method;
 	const char *raw_uri;    /* path as sent, without query, not decoded */
@@ -54,6 +57,14 @@ void resp_body(struct req *r, int status, const char *ctype, const char *body, s
 int stream_begin(struct req *r);
 int stream_chunk(struct req *r, const char *data, size_t len);
 void stream_end(struct req *r);
+
+/* Serve one request in-process, without a socket (fuzzing, tests): method, request-target
+ * (path + optional "?query"), NULL-terminated "Name: value" headers, body. The complete raw
+ * HTTP response is returned in *resp (malloc'd) and the status as the result, or -1.
+ * The client IP is 127.0.0.1 (XFF applies). Streaming and parking routes (events, wait,
+ * inbox wait, claim) answer 500 here. relay must be set up as by main.c (hub, rl, ipc...). */
+int http_inproc(struct relay *relay, const char *method, const char *target, const char *const *headers,
+		const char *body, size_t body_len, char **resp, size_t *resp_len);
 
 /* Start/stop the server. http_start prints "sealroom listening on http://HOST:PORT" (LOG-5)
  * once the listener is ready and returns 0, or -1 with a message on stderr. */

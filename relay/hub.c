@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "crypto/ids.h"
+#include "fault.h"
 #include "proto/clock.h"
 #include "proto/json.h"
 
@@ -49,9 +50,9 @@ void ev_release_array(struct event **evs, size_t n)
 	free(evs);
 }
 
-static struct event *ev_new(enum ev_type type, const char *json, size_t len)
+static struct event *ev_new_extra(enum ev_type type, const char *json, size_t len, size_t extra)
 {
-	struct event *e = calloc(1, sizeof(*e) + len + 1);
+	struct event *e = calloc(1, sizeof(*e) + len + 1 + extra);
 	if (!e)
 		return NULL;
 	atomic_init(&e->refs, 1);
@@ -60,6 +61,11 @@ static struct event *ev_new(enum ev_type type, const char *json, size_t len)
 	memcpy(e->json, json, len);
 	e->json[len] = '\0';
 	return e;
+}
+
+static struct event *ev_new(enum ev_type type, const char *json, size_t len)
+{
+	return ev_new_extra(type, json, len, 0);
 }
 
 /* Append to the live chain and wake everyone waiting on the room. Takes over the caller's
@@ -475,10 +481,15 @@ static struct event *render_message(const struct post *p, int64_t seq, int64_t t
 	char *json = jw_take(&w, &len);
 	if (!json)
 		return NULL;
-	struct event *e = ev_new(EV_MESSAGE, json, len);
+	struct event *e = ev_new_extra(EV_MESSAGE, json, len, p->sender_len + 1);
 	free(json);
 	if (!e)
 		return NULL;
+	char *label = e->json + len + 1;
+	memcpy(label, p->sender, p->sender_len);
+	label[p->sender_len] = '\0';
+	e->label = label;
+	e->label_len = p->sender_len;
 	e->seq = seq;
 	e->ts = ts;
 	e->ttl_ms = p->ttl && p->ttl->valuedouble > 0 ? p->ttl->valuedouble : 0;
@@ -530,15 +541,20 @@ enum post_rc room_post(struct hub *h, struct room *room, const struct post *p, i
 		rc = POST_NOMEM;
 		goto out;
 	}
-	room->next_seq++; /* ROOM-7 */
+	room->next_seq += fault_on(FAULT_SEQ_GAP) ? 2 : 1; /* ROOM-7 */
 	if (e->ttl_ms > 0)
 		room->n_ttl++;
 	if (!room->locked && p->signed_only && p->verified) {
 		room->locked = true; /* ROOM-POST-7: locked goes out before the message */
 		broadcast_static(room, EV_LOCKED, "{\"type\":\"locked\"}");
 	}
-	ev_ref(e); /* one reference for the buffer, one for the chain */
-	chain_append(room, e);
+	static _Atomic unsigned long drop_count;
+	if (fault_on(FAULT_DROP_ONE_IN_100) && atomic_fetch_add(&drop_count, 1) % 100 == 99) {
+		pthread_cond_broadcast(&room->cv); /* buffered (wake waiters) but never broadcast */
+	} else {
+		ev_ref(e); /* one reference for the buffer, one for the chain */
+		chain_append(room, e);
+	}
 	room->last_active = now;
 	prune(h, room, now); /* ROOM-POST-10: append, then prune */
 	*seq = s;
@@ -944,6 +960,29 @@ size_t hub_janitor(struct hub *h, int64_t now)
 	}
 	pthread_mutex_unlock(&h->mu);
 	return evicted;
+}
+
+void room_pick(struct hub *h, struct room *room, int64_t after, int64_t held_seq,
+	       bool (*skip)(void *arg, const struct event *e), void *arg, struct room_pick *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&room->mu);
+	prune(h, room, clock_now_ms());
+	out->oldest_seq = room->count ? buf_at(room, 0)->seq : 0;
+	out->last_seq = last_seq(room);
+	if (held_seq) {
+		size_t i = first_after(room, held_seq - 1);
+		out->held_buffered = i < room->count && buf_at(room, i)->seq == held_seq;
+	}
+	for (size_t i = first_after(room, after); i < room->count; i++) {
+		struct event *e = buf_at(room, i);
+		if (skip && skip(arg, e))
+			continue;
+		ev_ref(e);
+		out->pick = e;
+		break;
+	}
+	pthread_mutex_unlock(&room->mu);
 }
 
 /* ---- claim envelope ------------------------------------------------------------------------ */

@@ -39,6 +39,8 @@ struct event {
 	/* Offsets into json of the raw JSON tokens, for the ROOM-19 claim envelope. */
 	uint32_t sender_off, sender_len, ct_off, ct_len, nonce_off, nonce_len, id_off;
 	uint32_t ttl_off, ttl_len, reply_off, reply_len;
+	const char *label;        /* messages: the unescaped sender label (ROOM-14), for CLAIM-4 */
+	size_t label_len;
 	struct event *next;       /* live chain; written once under the room lock */
 	size_t len;               /* bytes of json */
 	char json[];              /* ROOM-18 for messages; PRES-1 / PRES-5 otherwise */
@@ -185,6 +187,18 @@ void sub_touch(struct sub *s);
 /* ROOM-LISTEN-3/4 */
 void room_listening(struct hub *h, struct room *room, const char *name, size_t name_len, const char *box,
 		    size_t box_len);
+
+/* Claim support (CLAIM-2..5), all under one hold of the room lock after a prune:
+ * oldest_seq (0 if empty) and last_seq (ROOM-8); whether a message with seq == held_seq is
+ * still buffered; and pick = the first message with seq > after for which skip() is false
+ * (ref held; NULL if none). skip runs under the room lock: it must not block or lock. */
+struct room_pick {
+	int64_t oldest_seq, last_seq;
+	bool held_buffered;
+	struct event *pick;
+};
+void room_pick(struct hub *h, struct room *room, int64_t after, int64_t held_seq,
+	       bool (*skip)(void *arg, const struct event *e), void *arg, struct room_pick *out);
 
 /* The ROOM-19 claim envelope of a message event, malloc'd. */
 char *ev_claim_json(const struct event *e, size_t *len);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "clientip.h"
+#include "fault.h"
 #include "handlers.h"
 #include "hub.h"
 #include "ipcount.h"
@@ -145,7 +146,7 @@ static int on_connect(const struct mg_connection *c, void *cbdata)
 	if (q && query_parse(q, ri->query_string, ri->query_string ? strlen(ri->query_string) : 0) == 0) {
 		const char *v;
 		size_t vl;
-		if (query_first(q, "after", &v, &vl))
+		if (query_first(q, "after", &v, &vl) && !fault_on(FAULT_IGNORE_AFTER))
 			ws->after = num_after(v, vl);
 		if (query_single(q, "name", &v, &vl)) {
 			size_t ok = val_presence_name(v, vl);

@@ -38,8 +38,9 @@ struct sse_stream {
 	char tail[4];			/* last bytes of the current chunk's data */
 	size_t tail_len;
 	struct sse_stats stats;
-	const char *error;
-	char errbuf[CURL_ERROR_SIZE];
+	const char *error;		/* failbuf or errbuf once the stream failed */
+	char failbuf[96];		/* our own failure text */
+	char errbuf[CURL_ERROR_SIZE];	/* libcurl's (CURLOPT_ERRORBUFFER) */
 };
 
 struct sse_pool {
@@ -62,8 +63,8 @@ struct sse_pool {
 static void sse_stream_fail(struct sse_stream *s, const char *why)
 {
 	if (!s->error) {
-		snprintf(s->errbuf, sizeof(s->errbuf), "%s", why);
-		s->error = s->errbuf;
+		snprintf(s->failbuf, sizeof(s->failbuf), "%s", why);
+		s->error = s->failbuf;
 	}
 }
 

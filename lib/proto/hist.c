@@ -134,7 +134,8 @@ int64_t hist_percentile(const struct hist *h, double p)
 	for (i = 0; i < HIST_BUCKETS; i++) {
 		seen += h->counts[i];
 		if (seen >= rank) {
-			int64_t v = hist_upper(i);
+			/* The top bucket is open-ended: its best upper bound is the exact max. */
+			int64_t v = i == HIST_BUCKETS - 1 ? h->max : hist_upper(i);
 
 			if (v < h->min)
 				v = h->min;

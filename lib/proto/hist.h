@@ -5,8 +5,8 @@
  * Values are int64 nanoseconds. 0..255 are counted exactly; above that every power of two is
  * split into 128 linear sub-buckets, so a percentile is within 0.8% of a recorded value (it
  * reports its bucket's upper bound, clamped to [min, max]). Buckets reach 2^37 ns (~137 s);
- * larger values land in the top bucket, negative values count as 0. min, max, count and the
- * mean are exact.
+ * larger values land in an open-ended top bucket, which reports the exact max. Negative values
+ * count as 0. min, max, count and the mean are exact.
  *
  * Fixed memory (struct hist is ~32 KiB, no malloc per record): keep it on the heap
  * (hist_new) or in static/thread storage, not on a small worker stack. Not thread-safe: use

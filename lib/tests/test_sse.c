@@ -35,8 +35,8 @@ static void test_frame(void **state)
 	assert_int_equal(out[sizeof(want_id) - 1], '#');
 	assert_int_equal(sse_frame(out, sizeof(want_id) - 2, 1795615604052, json, jl), 0);
 	/* id 0 and an empty payload. */
-	assert_int_equal(sse_frame(out, sizeof(out), 0, "{}", 2), 13);
-	assert_memory_equal(out, "id: 0\ndata: {}\n\n", 13);
+	assert_int_equal(sse_frame(out, sizeof(out), 0, "{}", 2), 16);
+	assert_memory_equal(out, "id: 0\ndata: {}\n\n", 16);
 	assert_int_equal(sse_frame(out, sizeof(out), -1, NULL, 0), 8);
 	assert_memory_equal(out, "data: \n\n", 8);
 	/* A raw newline would split the data line: refused. */

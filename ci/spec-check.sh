@@ -59,4 +59,4 @@ for p in "${SEALROOM_PROTOCOL:-}" "$root/PROTOCOL.md" "$root/docs/PROTOCOL.md" "
 done
 
 node "$tools/spec-check.mjs" --spec "$root/spec/openapi.json" --tmp "$tmp" \
-	${protocol:+--protocol "$protocol"}
+	--invariants "$root/spec/invariants.md" ${protocol:+--protocol "$protocol"}

@@ -3,12 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dm.h"
 #include "handlers.h"
 #include "hub.h"
+#include "identity.h"
 #include "metrics.h"
 #include "proto/clock.h"
 #include "proto/json.h"
 #include "relay.h"
+#include "replay.h"
 
 extern const unsigned char spec_openapi_json[];
 extern const size_t spec_openapi_json_len;
@@ -105,6 +108,11 @@ void h_metrics(struct req *r, bool prometheus)
 	}
 	struct metrics_gauges g;
 	hub_gauges(relay->hub, &g);
+	g.identities = relay->ids ? (int64_t)ids_count(relay->ids) : 0;
+	g.dm_buffer_bytes = relay->dms ? dm_bytes(relay->dms) : 0;
+	struct replay *caches[] = {relay->rp_register, relay->rp_auth, relay->rp_room, relay->rp_dm};
+	for (size_t i = 0; i < sizeof(caches) / sizeof(caches[0]); i++)
+		g.replay_cache_entries += caches[i] ? (int64_t)replay_count(caches[i]) : 0;
 	size_t len;
 	int64_t now = clock_now_ms();
 	char *body = prometheus ? metrics_prometheus(relay->started_at_ms, now, &g, &len)

@@ -414,6 +414,10 @@ static int on_http_error(struct mg_connection *conn, int status, const char *msg
 {
 	const char *text = status == 413 ? "payload too large" : status == 404 ? "not found" :
 			   status >= 500 ? "internal error" : "bad request";
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	const char *up = mg_get_header(conn, "Upgrade");
+	if (status == 400 && ri && up && strcasecmp(up, "websocket") == 0)
+		text = "bad websocket handshake"; /* WS-2: civetweb refused the handshake itself */
 	char buf[1024], body[128];
 	int bl = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", text);
 	int n = snprintf(buf, sizeof(buf),

@@ -4,10 +4,12 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "dm.h"
 #include "hub.h"
 #include "proto/clock.h"
 #include "ratelimit.h"
 #include "relay.h"
+#include "replay.h"
 
 #define RL_IDLE_MS (5 * 60 * 1000) /* RL-1: idle buckets MAY be discarded after 5 min */
 
@@ -31,6 +33,12 @@ static void *janitor_main(void *arg)
 		hub_janitor(relay->hub, clock_now_ms());
 		rl_sweep(relay->rl, clock_mono_ms(), RL_IDLE_MS);
 		rl_sweep(relay->rlg, clock_mono_ms(), RL_IDLE_MS);
+		if (relay->dms)
+			dm_prune_all(relay->dms, clock_now_ms()); /* DM-11 */
+		struct replay *caches[] = {relay->rp_register, relay->rp_auth, relay->rp_room, relay->rp_dm};
+		for (size_t i = 0; i < sizeof(caches) / sizeof(caches[0]); i++)
+			if (caches[i])
+				replay_expire(caches[i], clock_mono_ms()); /* REPLAY-1 */
 		pthread_mutex_lock(&mu);
 	}
 	pthread_mutex_unlock(&mu);

@@ -7,15 +7,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "claim.h"
 #include "config.h"
 #include "crypto/crypto.h"
+#include "dm.h"
 #include "http.h"
 #include "hub.h"
+#include "identity.h"
 #include "ipcount.h"
 #include "janitor.h"
 #include "proto/clock.h"
 #include "ratelimit.h"
 #include "relay.h"
+#include "replay.h"
+#include "report.h"
 
 extern char **environ;
 
@@ -63,8 +68,23 @@ int main(int argc, char **argv)
 	relay.rl = rl_new();
 	relay.rlg = rl_new();
 	relay.ipc = ipc_new();
-	if (!relay.hub || !relay.rl || !relay.rlg || !relay.ipc) {
+	relay.ids = ids_new((size_t)relay.cfg.identities_max, relay.cfg.state_dir, stderr);
+	relay.dms = relay.ids ? dm_new(relay.ids, &relay.cfg) : NULL;
+	relay.claims = claims_new(relay.cfg.room_cursors_per_handle_max);
+	relay.rp_register = replay_new((size_t)relay.cfg.register_sig_seen_max);
+	relay.rp_auth = replay_new((size_t)relay.cfg.inbox_sig_seen_max);
+	relay.rp_room = replay_new((size_t)relay.cfg.room_sig_seen_max);
+	relay.rp_dm = replay_new((size_t)relay.cfg.dm_env_seen_max);
+	relay.bugs = bugs_new(relay.cfg.bugs_log, relay.cfg.bugs_log_max_bytes, relay.cfg.bugs_ip_salt, stderr);
+	if (!relay.hub || !relay.rl || !relay.rlg || !relay.ipc || !relay.ids || !relay.dms || !relay.claims ||
+	    !relay.rp_register || !relay.rp_auth || !relay.rp_room || !relay.rp_dm || !relay.bugs) {
 		fprintf(stderr, "sealroom-relay: out of memory at start-up\n");
+		return 1;
+	}
+	/* STATE-3: a corrupt or oversize file is logged and the registry starts empty */
+	ids_load(relay.ids, relay.cfg.state_file_max, clock_now_ms());
+	if (ids_flusher_start(relay.ids) < 0) {
+		fprintf(stderr, "sealroom-relay: cannot start the identity flusher thread\n");
 		return 1;
 	}
 	if (http_start(&relay) < 0)
@@ -83,8 +103,19 @@ int main(int argc, char **argv)
 	atomic_store(&relay.stopping, true);
 	/* End streams and parked requests, then stop civetweb (joins its workers). */
 	hub_shutdown(relay.hub);
+	dm_shutdown(relay.dms);
 	http_stop(&relay);
 	janitor_stop();
+	ids_flusher_stop(relay.ids);
+	ids_persist(relay.ids); /* STATE-2: flush on SIGTERM/SIGINT */
+	bugs_free(relay.bugs);  /* writes what is still queued */
+	claims_free(relay.claims);
+	dm_free(relay.dms);
+	ids_free(relay.ids);
+	replay_free(relay.rp_register);
+	replay_free(relay.rp_auth);
+	replay_free(relay.rp_room);
+	replay_free(relay.rp_dm);
 	hub_free(relay.hub);
 	rl_free(relay.rl);
 	rl_free(relay.rlg);

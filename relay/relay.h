@@ -17,6 +17,7 @@ struct idstore;
 struct dmstore;
 struct replay;
 struct bugs;
+struct claims;
 
 struct relay {
 	struct config cfg;
@@ -31,6 +32,11 @@ struct relay {
 	struct idstore *ids;           /* identity registry (identity.h) */
 	struct dmstore *dms;           /* DM inboxes (dm.h) */
 	struct bugs *bugs;             /* bug-report log (report.h) */
+	struct claims *claims;         /* claim cursors (claim.h) */
+	struct replay *rp_register;    /* §11.2 replay caches (replay.h): register sigs, */
+	struct replay *rp_auth;        /* request-auth nonces, */
+	struct replay *rp_room;        /* room-sig nonces, */
+	struct replay *rp_dm;          /* DM envelopes */
 	_Atomic int longlived;         /* streams + parked requests holding a worker */
 	_Atomic bool stopping;
 	int fault;                     /* conformance self-test fault (fault.h), 0 = none */

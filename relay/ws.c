@@ -193,6 +193,10 @@ static void *writer_main(void *arg)
 	}
 	if (!ok && !hub_closing(relay->hub))
 		room_kick(ws->room, ws->sub); /* ROOM-21: a failed write removes the subscriber */
+	if (ok && hub_closing(relay->hub)) {
+		static const char going_away[2] = {(char)(1001 >> 8), (char)(1001 & 0xff)};
+		mg_websocket_write(ws->conn, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, going_away, 2);
+	}
 	return NULL;
 }
 

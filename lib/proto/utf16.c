@@ -65,10 +65,19 @@ bool utf8_valid(const char *s, size_t len)
 size_t u16_len(const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t units = 0, i;
+	size_t units = 0, i = 0;
+	uint64_t w;
 
+	/* ASCII runs (every base64 ciphertext) eight bytes at a time. */
+	while (i + 8 <= len) {
+		memcpy(&w, u + i, 8);
+		if (w & ASCII_MASK)
+			break;
+		i += 8;
+	}
+	units = i;
 	/* One unit per lead byte, a second one for 4-byte (astral) characters. */
-	for (i = 0; i < len; i++)
+	for (; i < len; i++)
 		units += ((u[i] & 0xc0) != 0x80) + (u[i] >= 0xf0);
 	return units;
 }

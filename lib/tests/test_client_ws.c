@@ -299,6 +299,28 @@ out:
 
 static struct tcpsrv *srv;
 
+static void reset_echoed_close(void)
+{
+	pthread_mutex_lock(&srv_lock);
+	srv_echoed_close = -2;
+	pthread_mutex_unlock(&srv_lock);
+}
+
+/* The server records the client's close frame asynchronously: poll until it did. */
+static int wait_echoed_close(void)
+{
+	int v = -2;
+
+	for (int64_t end = clock_mono_ms() + 3000; clock_mono_ms() < end; nap_ms(2)) {
+		pthread_mutex_lock(&srv_lock);
+		v = srv_echoed_close;
+		pthread_mutex_unlock(&srv_lock);
+		if (v != -2)
+			break;
+	}
+	return v;
+}
+
 static int group_setup(void **state)
 {
 	srv = tcpsrv_start(ws_handler, NULL);
@@ -343,9 +365,11 @@ static void test_echo_sizes(void **state)
 	/* 0, 125 (7-bit), 126 and 65535 (16-bit), 65536 and 200 000 (64-bit, several mask
 	 * pieces) bytes. */
 	static const size_t sizes[] = { 0, 1, 125, 126, 65535, 65536, 200000 };
-	struct ws_conn *ws = open_ws("/echo");
+	struct ws_conn *ws;
 	size_t hl;
 
+	reset_echoed_close();
+	ws = open_ws("/echo");
 	assert_non_null(ws_headers(ws, &hl));
 	assert_memory_equal(ws_headers(ws, NULL), "HTTP/1.1 101 ", 13);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
@@ -361,9 +385,7 @@ static void test_echo_sizes(void **state)
 		free(buf);
 	}
 	assert_int_equal(ws_close(ws, 1000), 1000);
-	pthread_mutex_lock(&srv_lock);
-	assert_int_equal(srv_echoed_close, 1000);
-	pthread_mutex_unlock(&srv_lock);
+	assert_int_equal(wait_echoed_close(), 1000);
 }
 
 static void test_receive_fragmented_with_ping(void **state)
@@ -425,9 +447,11 @@ static void test_timeout(void **state)
 
 static void test_close_codes(void **state)
 {
-	struct ws_conn *ws = open_ws("/close1009");
+	struct ws_conn *ws;
 	struct ws_msg m;
 
+	reset_echoed_close();
+	ws = open_ws("/close1009");
 	assert_int_equal(ws_recv(ws, &m, 5000), WS_RECV_CLOSE);
 	assert_int_equal(m.close_code, 1009);
 	assert_string_equal(m.data, "too big");
@@ -437,30 +461,17 @@ static void test_close_codes(void **state)
 	assert_int_equal(m.close_code, 1009);
 	ws_msg_free(&m);
 	assert_int_equal(ws_close(ws, 1000), 1009);
-	pthread_mutex_lock(&srv_lock);
-	assert_int_equal(srv_echoed_close, 1009); /* §5.5.1: the code was echoed */
-	pthread_mutex_unlock(&srv_lock);
+	assert_int_equal(wait_echoed_close(), 1009); /* §5.5.1: the code was echoed */
 
 	/* WS-5: a close without a status code is seen as 1005, and echoed without one. */
+	reset_echoed_close();
 	ws = open_ws("/close-nocode");
 	assert_int_equal(ws_recv(ws, &m, 5000), WS_RECV_CLOSE);
 	assert_int_equal(m.close_code, 1005);
 	assert_int_equal(m.len, 0);
 	ws_msg_free(&m);
 	ws_free(ws);
-	for (int64_t end = clock_mono_ms() + 3000; clock_mono_ms() < end;) {
-		int v;
-
-		pthread_mutex_lock(&srv_lock);
-		v = srv_echoed_close;
-		pthread_mutex_unlock(&srv_lock);
-		if (v == -1)
-			break;
-		nap_ms(2);
-	}
-	pthread_mutex_lock(&srv_lock);
-	assert_int_equal(srv_echoed_close, -1);
-	pthread_mutex_unlock(&srv_lock);
+	assert_int_equal(wait_echoed_close(), -1);
 
 	/* A TCP close without a close frame is 1006. */
 	ws = open_ws("/drop");
@@ -616,6 +627,9 @@ static void test_concurrent_send_and_receive(void **state)
 		struct ws_msg m;
 		enum ws_recv_result r = ws_recv(ws, &m, 5000);
 
+		if (r != WS_RECV_TEXT)
+			fprintf(stderr, "r=%d next=%d frags=%d pongs=%d other=%d err=%s\n", r, next,
+				frags, pongs, other, ws_error(ws));
 		assert_int_equal(r, WS_RECV_TEXT);
 		if (strcmp(m.data, "frag!") == 0) {
 			frags++;

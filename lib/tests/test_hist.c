@@ -133,6 +133,9 @@ static void test_clamps(void **state)
 	hist_record(h, -5); /* counts as 0 */
 	hist_record(h, INT64_C(1000000000000)); /* 1000 s: beyond the buckets */
 	assert_int_equal(hist_count(h), 2);
+	/* White-box: both land inside the array (bucket 0 and the open-ended top bucket). */
+	assert_int_equal(h->counts[0], 1);
+	assert_int_equal(h->counts[HIST_BUCKETS - 1], 1);
 	assert_int_equal(hist_min(h), 0);
 	assert_int_equal(hist_max(h), INT64_C(1000000000000));
 	assert_int_equal(hist_percentile(h, 50), 0);

@@ -228,6 +228,62 @@ static void test_truncate_property(void **state)
 	assert_int_equal(u16_truncate(s, len, SIZE_MAX), len);
 }
 
+/* Random mixes of long ASCII runs and multi-byte characters: u16_len and truncate agree with
+ * the units counted while building, whatever the alignment of the ASCII runs. */
+static void test_len_property(void **state)
+{
+	static const struct {
+		const char *b;
+		size_t units;
+	} pal[] = {
+		{ "\xc3\xa9", 1 }, { "\xe2\x82\xac", 1 }, { "\xf0\x9f\x98\x80", 2 }, { "\xc0\x80", 1 },
+	};
+	uint64_t x = 0x2545f4914f6cdd1dull;
+	char buf[512];
+	size_t marks[1024], munits[1024];
+	int iter;
+
+	for (iter = 0; iter < 20000; iter++) {
+		size_t len = 0, units = 0, nm = 0, k;
+		bool marker = false;
+
+		marks[nm] = 0;
+		munits[nm++] = 0;
+		while (len < 400) {
+			size_t run, c;
+
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			run = x % 24;
+			for (k = 0; k < run; k++) {
+				buf[len++] = (char)('a' + k % 26);
+				units++;
+				marks[nm] = len;
+				munits[nm++] = units;
+			}
+			c = (x >> 8) % 4;
+			marker |= c == 3;
+			memcpy(buf + len, pal[c].b, strlen(pal[c].b));
+			len += strlen(pal[c].b);
+			units += pal[c].units;
+			marks[nm] = len;
+			munits[nm++] = units;
+		}
+		assert_int_equal(u16_len(buf, len), units);
+		assert_int_equal(utf8_valid(buf, len), !marker);
+		/* truncate: the longest character boundary with at most n units. */
+		for (k = 0; k < 8; k++) {
+			size_t n = (size_t)((x >> (8 * k)) % (units + 2)), want = 0, j;
+
+			for (j = 0; j < nm; j++)
+				if (munits[j] <= n)
+					want = marks[j];
+			assert_int_equal(u16_truncate(buf, len, n), want);
+		}
+	}
+}
+
 /* Counting never reads past len, even for invalid input ending in a lead byte. */
 static void test_counting_bounds(void **state)
 {
@@ -287,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_u16_len_vectors),
 		cmocka_unit_test(test_truncate_vectors),
 		cmocka_unit_test(test_truncate_property),
+		cmocka_unit_test(test_len_property),
 		cmocka_unit_test(test_counting_bounds),
 		cmocka_unit_test(test_nul_marker),
 	};

@@ -656,14 +656,27 @@ function lintCitations(doc) {
 		if (!cites(d))
 			p.push(`${what}: description ${d === undefined ? "missing" : "cites no rule ID"}`);
 	};
-	for (const { path: route, method, op: o } of operations(doc)) {
+	const ruleOnly = (d) => typeof d === "string" && [...d.matchAll(RULE_TOKEN)].some((m) => !NOT_RULES.test(m[0]));
+	const headers = (hs, w) => {
+		for (const [h, v] of Object.entries(hs || {}))
+			if (!v.$ref && !ruleOnly(v.description))
+				p.push(`${w} header ${h}: description cites no rule ID`);
+	};
+	for (const { path: route, method, item, op: o } of operations(doc)) {
 		const w = `${method.toUpperCase()} ${route}`;
 		need(w, o.description);
+		for (const prm of [...(item.parameters || []), ...(o.parameters || [])])
+			if (!prm.$ref && !ruleOnly(prm.description))
+				p.push(`${w} parameter ${prm.name}: description cites no rule ID`);
 		for (const [st, r] of Object.entries(o.responses || {}))
-			if (!r.$ref)
+			if (!r.$ref) {
 				need(`${w} ${st}`, r.description);
+				headers(r.headers, `${w} ${st}`);
+			}
 	}
 	const c = doc.components || {};
+	for (const [n, r] of Object.entries(c.responses || {}))
+		headers(r.headers, `#/components/responses/${n}`);
 	for (const kind of ["responses", "parameters", "headers", "securitySchemes", "schemas"])
 		for (const [n, v] of Object.entries(c[kind] || {}))
 			need(`#/components/${kind}/${n}`, v.description);
@@ -1022,16 +1035,17 @@ function lintSelfTests(proto) {
 		["compile: type objekt", lintCompile, (d) => { d.components.schemas.Health.type = "objekt"; }],
 		["examples: health example with ok:false", lintExamples, (d) => { d.paths["/api/health"].get.responses["200"].content["application/json"].example.ok = false; }],
 		["citations: a description without rule ID", lintCitations, (d) => { d.components.schemas.Count.description = "a count"; }],
+		["citations: a WS header parameter citing only RFC 6455 §4.1", lintCitations, (d) => { d.paths["/api/rooms/{roomId}/ws"].get.parameters[1].description = "RFC 6455 §4.1."; }],
 		["spot checks: hyphen for em dash", lintSpotChecks, (d) => { d.paths["/api/rooms/{roomId}/messages"].post.responses["503"].content["application/json"].schema.properties.error.enum[1] = "global room buffer full - try again shortly"; }],
 		["samples: Message allows _bytes", lintSamples, (d) => { d.components.schemas.Message.additionalProperties = true; }],
 	];
 	if (proto) {
 		t.push(
 			["protocol errors: bad json removed from register 400", (d) => lintProtocolErrors(d, proto), (d) => { d.paths["/api/identity/register"].post.responses["400"].content["application/json"].schema.properties.error.enum.shift(); }],
-			["invented errors: extra 404 text", (d) => lintNoInventedErrors(d, proto), (d) => { d.components.schemas.NoSuchHandleError.properties.error.const = "no such user"; }],
+			["invented errors: extra 404 text", (d) => lintNoInventedErrors(d, proto), (d) => { d.components.schemas.NoSuchHandleError.properties.error.enum = ["no such user"]; }],
 			["retry-after: missing on POST messages 429", (d) => lintRetryAfter(d, proto), (d) => { delete d.paths["/api/rooms/{roomId}/messages"].post.responses["429"].headers; }],
 			["retry-after: extra on ack 409", (d) => lintRetryAfter(d, proto), (d) => { d.paths["/api/rooms/{roomId}/ack"].post.responses["409"].headers = { "Retry-After": { $ref: "#/components/headers/RetryAfter5" } }; }],
-			["frames: WS-15 text dropped", (d) => lintFrames(d, proto), (d) => { d.components.schemas.WsErrorFrame.oneOf[2].properties.error.const = "locked"; }],
+			["frames: WS-15 text dropped", (d) => lintFrames(d, proto), (d) => { d.components.schemas.WsErrorFrame.oneOf[2].properties.error.enum = ["locked"]; }],
 			["key order: ClaimEnvelope in ROOM-17 order", (d) => lintKeyOrder(d, proto), (d) => { const s = d.components.schemas.ClaimEnvelope; const v = s.properties.sender_verified; delete s.properties.sender_verified; s.properties = { seq: s.properties.seq, id: s.properties.id, sender: s.properties.sender, sender_verified: v, ...s.properties }; }],
 			["metrics: extra key", (d) => lintMetrics(d, proto), (d) => { d.components.schemas.Metrics.properties.room_ids = { type: "integer" }; }],
 			["rule IDs: ROOM-POST-99 cited", (d) => lintCitedIdsExist(d, proto), (d) => { d.components.schemas.Ok.description = "ROOM-POST-99."; }],

@@ -1,0 +1,7 @@
+#include <stddef.h>
+
+#include "conform.h"
+
+const struct conf_case conf_cases_log[] = {
+	{ NULL, NULL, CONF_MUST, 0, NULL, NULL },
+};

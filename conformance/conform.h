@@ -57,6 +57,7 @@ struct conf_run;
 #define CF_SLOW	   0x04 /* waits on relay timers: runs in a background thread */
 #define CF_LATE	   0x08 /* drains shared budgets: runs after the other foreground cases */
 #define CF_LOCAL   0x10 /* needs no relay (checks the runner's own crypto) */
+#define CF_EXCLUSIVE 0x20 /* changes relay-wide state (fills a global cap): runs alone, last */
 
 struct conf_case {
 	const char *id;	   /* stable, "<area>.<name>" */
@@ -263,7 +264,24 @@ bool conf_jhas(const cJSON *o, const char *key);
 /* The string printed compactly (caller frees), or NULL. */
 char *conf_jprint(const cJSON *v);
 
+/* GET target and parse the body; NULL on transport error or non-JSON. *status (may be
+ * NULL) receives the status. Caller deletes. */
+cJSON *conf_get_json(struct conf_run *r, const char *target, long *status);
+
 /* ---- rooms and sealed messages ---- */
+
+/* §0 UUID: lower-case RFC 4122 v4, 36 characters. */
+bool conf_is_uuid(const char *s);
+
+enum conf_msg_kind {
+	CONF_MSG_STORED, /* ROOM-17: /transcript, /wait (a leading "type" MAY appear) */
+	CONF_MSG_EVENT,	 /* ROOM-18: SSE/WS message event */
+	CONF_MSG_CLAIM,	 /* ROOM-19: claim envelope */
+};
+
+/* Check a message object's keys (exact order per kind, optional ttl_ms/reply_to, no _bytes
+ * (ROOM-20, sealroom)), value types and its spec schema. Returns true if all passed. */
+bool conf_check_message(struct conf_run *r, const cJSON *m, enum conf_msg_kind kind);
 
 struct conf_room {
 	char id[16];
@@ -312,6 +330,15 @@ int conf_sign_fields(const struct crypto_identity *id, const char *room_id, cons
 /* A signed sealed body in one go (fresh nonce, ts now); extra appended. Caller frees. */
 char *conf_signed_body(const struct crypto_identity *id, const struct conf_room *room,
 		       const char *plain, const char *extra);
+
+/* The body of a DM to `to` (CRYPTO-4), signed by `from` (SIG-4) unless from is NULL; extra
+ * is appended inside the object. Caller frees. */
+char *conf_dm_body(const struct crypto_identity *to, const struct crypto_identity *from,
+		   const char *plain, const char *extra);
+
+/* Send a DM; returns its seq, or -1 after recording a failed check. */
+int64_t conf_dm_send(struct conf_run *r, const struct crypto_identity *to,
+		     const struct crypto_identity *from, const char *plain, char id[40]);
 
 /* ---- streams ---- */
 

@@ -469,13 +469,16 @@ int conf_run_all(struct conf_ctx *ctx)
 		for (i = 0; i < n; i++) {
 			unsigned f = slots[i].cs->flags;
 
-			if ((f & CF_SLOW) || ((f & CF_LATE) != 0) != (pass == 1))
+			if ((f & (CF_SLOW | CF_EXCLUSIVE)) || ((f & CF_LATE) != 0) != (pass == 1))
 				continue;
 			run_one(ctx, &slots[i]);
 		}
 	for (i = 0; i < n; i++)
 		if (slots[i].threaded)
 			pthread_join(slots[i].thread, NULL);
+	for (i = 0; i < n; i++)
+		if ((slots[i].cs->flags & CF_EXCLUSIVE) && !(slots[i].cs->flags & CF_SLOW))
+			run_one(ctx, &slots[i]);
 	dur = conf_now() - t0;
 
 	for (i = 0; i < n; i++) {

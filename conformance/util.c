@@ -44,7 +44,7 @@ static void excerpt(char *out, size_t cap, const char *s, size_t n, size_t max)
 			k += (size_t)snprintf(out + k, cap - k, "...(%zu bytes)", n);
 			break;
 		}
-		if (c == '\\' || c < 0x20 || c == 0x7f)
+		if (c < 0x20 || c == 0x7f)
 			k += (size_t)snprintf(out + k, cap - k, "\\x%02x", c);
 		else
 			out[k++] = (char)c;
@@ -215,6 +215,7 @@ static const char **with_ip(const struct conf_run *r, const char *const *hdrs, c
 
 	for (; hdrs && *hdrs && n < 70; hdrs++)
 		arr[n++] = *hdrs;
+	arr[n] = NULL;
 	if (r->ip[0] && !has_header(arr, "X-Forwarded-For")) {
 		snprintf(xff, 80, "X-Forwarded-For: %s", r->ip);
 		arr[n++] = xff;
@@ -274,12 +275,17 @@ int conf_req(struct conf_run *r, const char *method, const char *target, const c
 	memset(out, 0, sizeof(*out));
 	snprintf(url, sizeof(url), "%s%s", r->ctx->o.base, target);
 	with_ip(r, hdrs, xff, arr);
+	excerpt(tmp, sizeof(tmp), target, strlen(target), 200);
 	excerpt(b, sizeof(b), body ? body : "", body ? len : 0, 200);
-	snprintf(tmp, sizeof(tmp), "%s %s%s%s%s%s", method, target, r->ip[0] ? " (XFF " : "",
-		 r->ip, r->ip[0] ? ")" : "", "");
-	if (body && len)
-		snprintf(tmp + strlen(tmp), sizeof(tmp) - strlen(tmp), " body: %s", b);
-	excerpt(r->last_sent, sizeof(r->last_sent), tmp, strlen(tmp), 380);
+	{
+		char all[1600];
+
+		snprintf(all, sizeof(all), "%s %s%s%s%s%s%s", method, tmp, r->ip[0] ? " (XFF " : "",
+			 r->ip, r->ip[0] ? ")" : "", body && len ? " body: " : "",
+			 body && len ? b : "");
+		memcpy(r->last_sent, all, sizeof(r->last_sent) - 1);
+		r->last_sent[sizeof(r->last_sent) - 1] = '\0';
+	}
 	r->last_got[0] = '\0';
 	t0 = conf_now();
 	if (http_do(r->http, method, url, arr, body, len, timeout, &hr) < 0) {
@@ -331,10 +337,10 @@ bool conf_expect_error(struct conf_run *r, const struct conf_resp *resp, long st
 		       const char *text, unsigned ck_status, unsigned ck_body, const char *rule)
 {
 	char want[1024], esc[900];
+	size_t n = json_escape(esc, sizeof(esc) - 1, text, strlen(text));
 	bool ok;
 
-	if (!json_escape(esc, sizeof(esc), text, strlen(text)))
-		esc[0] = '\0';
+	esc[n] = '\0';
 	snprintf(want, sizeof(want), "{\"error\":%s}", esc);
 	ok = conf_check(r, resp->status == status, ck_status, "%s: status %ld", rule, status);
 	if (!ok)
@@ -435,6 +441,107 @@ bool conf_jhas(const cJSON *o, const char *key)
 char *conf_jprint(const cJSON *v)
 {
 	return v ? cJSON_PrintUnformatted(v) : NULL;
+}
+
+cJSON *conf_get_json(struct conf_run *r, const char *target, long *status)
+{
+	struct conf_resp resp;
+	cJSON *j;
+
+	if (status)
+		*status = 0;
+	if (conf_get(r, target, &resp) < 0)
+		return NULL;
+	if (status)
+		*status = resp.status;
+	j = resp.json;
+	resp.json = NULL;
+	conf_resp_free(&resp);
+	return j;
+}
+
+bool conf_is_uuid(const char *s)
+{
+	static const char tpl[] = "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx";
+	size_t i;
+
+	if (!s || strlen(s) != 36)
+		return false;
+	for (i = 0; i < 36; i++) {
+		char c = s[i];
+		bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+
+		if (tpl[i] == '-' || tpl[i] == '4') {
+			if (c != tpl[i])
+				return false;
+		} else if (tpl[i] == 'y') {
+			if (c != '8' && c != '9' && c != 'a' && c != 'b')
+				return false;
+		} else if (!hex) {
+			return false;
+		}
+	}
+	return true;
+}
+
+bool conf_check_message(struct conf_run *r, const cJSON *m, enum conf_msg_kind kind)
+{
+	static const char *const stored[] = { "seq", "id", "sender", "sender_verified",
+					      "ciphertext", "nonce", "ts", NULL };
+	static const char *const claim[] = { "seq", "id", "sender", "ciphertext", "nonce", "ts",
+					     "sender_verified", NULL };
+	const char *const *want = kind == CONF_MSG_CLAIM ? claim : stored;
+	const char *rule = kind == CONF_MSG_STORED ? "ROOM-17"
+			   : kind == CONF_MSG_EVENT ? "ROOM-18"
+						    : "ROOM-19";
+	const cJSON *it = m ? m->child : NULL;
+	char keys[512];
+	bool ok = true;
+	int i;
+
+	conf_keys(m, keys, sizeof(keys));
+	conf_got(r, "keys %s", keys);
+	if (kind == CONF_MSG_EVENT) {
+		ok &= conf_check(r, it && it->string && strcmp(it->string, "type") == 0 &&
+					    cJSON_IsString(it) && strcmp(it->valuestring, "message") == 0,
+				 0, "ROOM-18: a message event starts with \"type\":\"message\"");
+		it = it ? it->next : NULL;
+	} else if (kind == CONF_MSG_STORED && it && it->string && strcmp(it->string, "type") == 0) {
+		ok &= conf_check(r, cJSON_IsString(it) && strcmp(it->valuestring, "message") == 0,
+				 CK_SR, "ROOM-17: a stored object MAY start with \"type\":\"message\"");
+		it = it->next;
+	}
+	for (i = 0; want[i]; i++, it = it ? it->next : NULL)
+		if (!it || !it->string || strcmp(it->string, want[i]) != 0)
+			break;
+	ok &= conf_check(r, want[i] == NULL, 0, "%s: keys in the order %s%s[,ttl_ms][,reply_to]",
+			 rule, kind == CONF_MSG_EVENT ? "type," : "",
+			 kind == CONF_MSG_CLAIM ? "seq,id,sender,ciphertext,nonce,ts,sender_verified"
+						: "seq,id,sender,sender_verified,ciphertext,nonce,ts");
+	if (it && it->string && strcmp(it->string, "ttl_ms") == 0)
+		it = it->next;
+	if (it && it->string && strcmp(it->string, "reply_to") == 0)
+		it = it->next;
+	if (want[i] == NULL) {
+		bool only_bytes = it && it->string && strcmp(it->string, "_bytes") == 0 && !it->next;
+
+		ok &= conf_check(r, it == NULL || only_bytes, 0,
+				 "%s: nothing after ts except ttl_ms and reply_to", rule);
+		ok &= conf_check(r, !conf_jhas(m, "_bytes"), CK_SR, "ROOM-20: no _bytes key");
+	}
+	ok &= conf_check(r, json_is_int(cJSON_GetObjectItemCaseSensitive(m, "seq")) &&
+				    json_is_int(cJSON_GetObjectItemCaseSensitive(m, "ts")) &&
+				    conf_is_uuid(conf_jstr(m, "id")) && conf_jstr(m, "sender") &&
+				    cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(m, "sender_verified")) &&
+				    conf_jstr(m, "ciphertext") && conf_jstr(m, "nonce"),
+			 0, "%s: seq and ts integers, id a UUID, sender/ciphertext/nonce strings, "
+			    "sender_verified a boolean", rule);
+	ok &= conf_expect_component(r, m,
+				    kind == CONF_MSG_STORED ? "Message"
+				    : kind == CONF_MSG_EVENT ? "MessageEvent"
+							     : "ClaimEnvelope",
+				    0, rule);
+	return ok;
 }
 
 /* ---- rooms ----------------------------------------------------------------------------- */
@@ -643,6 +750,59 @@ char *conf_signed_body(const struct crypto_identity *id, const struct conf_room 
 	return out;
 }
 
+char *conf_dm_body(const struct crypto_identity *to, const struct crypto_identity *from,
+		   const char *plain, const char *extra)
+{
+	char *ct = NULL, *out = NULL;
+	char nonce[33], eph[45], sigf[400] = "";
+
+	if (env_dm_seal(to->box_pk, plain, strlen(plain), &ct, nonce, eph) < 0)
+		return NULL;
+	if (from) {
+		char msg[512], sig[89];
+		int64_t ts = clock_now_ms();
+
+		if (sigstr_dm(msg, sizeof(msg), to->handle, from->handle, strlen(from->handle), ts, ct,
+			      strlen(ct), nonce, strlen(nonce), eph, strlen(eph)) < 0 ||
+		    crypto_sign_b64(from, msg, strlen(msg), sig) < 0) {
+			free(ct);
+			return NULL;
+		}
+		snprintf(sigf, sizeof(sigf), ",\"from_handle\":\"%s\",\"from_ts\":%lld,\"from_sig\":\"%s\"",
+			 from->handle, (long long)ts, sig);
+	}
+	if (asprintf(&out, "{\"ciphertext\":\"%s\",\"nonce\":\"%s\",\"sender_eph_pub\":\"%s\"%s%s}", ct,
+		     nonce, eph, sigf, extra ? extra : "") < 0)
+		out = NULL;
+	free(ct);
+	return out;
+}
+
+int64_t conf_dm_send(struct conf_run *r, const struct crypto_identity *to,
+		     const struct crypto_identity *from, const char *plain, char id[40])
+{
+	char target[128];
+	char *body = conf_dm_body(to, from, plain, NULL);
+	struct conf_resp resp;
+	int64_t seq = -1;
+
+	if (!body)
+		return -1;
+	snprintf(target, sizeof(target), "/api/dm/%s", to->handle);
+	if (conf_post_json(r, target, body, &resp) == 0) {
+		if (conf_check(r, resp.status == 200 &&
+					  json_is_int(cJSON_GetObjectItemCaseSensitive(resp.json, "seq")),
+			       0, "DM-6: a valid DM is accepted: 200 {\"ok\":true,\"id\",\"seq\"}")) {
+			seq = conf_jint(resp.json, "seq", -1);
+			if (id)
+				snprintf(id, 40, "%s", conf_jstr(resp.json, "id") ? conf_jstr(resp.json, "id") : "");
+		}
+		conf_resp_free(&resp);
+	}
+	free(body);
+	return seq;
+}
+
 /* ---- streams --------------------------------------------------------------------------- */
 
 struct sse_conn *conf_sse(struct conf_run *r, const char *target, const char *const *hdrs)
@@ -839,7 +999,7 @@ int conf_raw_exchange(struct conf_run *r, const char *req, size_t len, bool head
 	char b[400];
 
 	excerpt(b, sizeof(b), req, len, 300);
-	snprintf(r->last_sent, sizeof(r->last_sent), "(raw) %s", b);
+	conf_sent(r, "(raw) %s", b);
 	r->last_got[0] = '\0';
 	if (fd < 0)
 		return -1;

@@ -57,7 +57,7 @@ size_t accesslog_collapse(const char *path, size_t len, char *out, size_t cap)
 	for (i = 0; i < sizeof(log_rules) / sizeof(log_rules[0]); i++) {
 		size_t plen = strlen(log_rules[i].prefix);
 
-		if (len >= plen && memcmp(path, log_rules[i].prefix, plen) == 0) {
+		if (path && len >= plen && memcmp(path, log_rules[i].prefix, plen) == 0) {
 			/* LOG-3/INV-4: the id or handle after the prefix is never written. */
 			size_t clen = strlen(log_rules[i].collapsed);
 

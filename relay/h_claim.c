@@ -114,6 +114,17 @@ static void answer_empty(struct req *r, int64_t last_seq, int64_t cursor, bool a
 	resp_json(r, 200, body, (size_t)n, NULL);
 }
 
+struct claim_park {
+	struct room *room;
+	int64_t after;
+};
+
+static bool park_claim(void *arg, int64_t until)
+{
+	struct claim_park *p = arg;
+	return room_park(p->room, p->after, false, until);
+}
+
 void h_room_claim(struct req *r, const struct route_match *m)
 {
 	struct relay *relay = r->relay;
@@ -166,8 +177,10 @@ void h_room_claim(struct req *r, const struct route_match *m)
 	/* CLAIM-7: resolved by any message accepted after our pick. Every new message has a
 	 * seq above the last_seq the pick saw, so waiting for last_seq to pass it cannot miss
 	 * one posted between the pick and the park. */
-	room_park(room, o.last_seq, false, clock_mono_ms() + (int64_t)timeout_s * 1000);
-	if (claim_take(relay->claims, relay->hub, room, id, m->p1, &ex, ttl, false, clock_now_ms(), &o) < 0)
+	struct claim_park pa = {room, o.last_seq};
+	if (http_park(r, clock_mono_ms() + (int64_t)timeout_s * 1000, park_claim, &pa) < 0)
+		http_abandon(r); /* CLAIM-7: a disconnect releases the slots */
+	else if (claim_take(relay->claims, relay->hub, room, id, m->p1, &ex, ttl, false, clock_now_ms(), &o) < 0)
 		resp_error(r, 500, "internal error", 0);
 	else if (o.got)
 		answer_claim(r, &o); /* never parks again */

@@ -246,6 +246,20 @@ static void send_messages(struct req *r, struct dm_env **evs, size_t n, int64_t 
 	free(body);
 }
 
+struct dm_park {
+	struct dmstore *dms;
+	struct identity *id;
+	int64_t after;
+	struct dm_env *env;
+};
+
+static bool park_dm(void *arg, int64_t until)
+{
+	struct dm_park *p = arg;
+	p->env = dm_wait(p->dms, p->id, p->after, until);
+	return p->env != NULL;
+}
+
 void h_dm_wait(struct req *r, const struct route_match *m)
 {
 	struct relay *relay = r->relay;
@@ -284,13 +298,19 @@ void h_dm_wait(struct req *r, const struct route_match *m)
 		return;
 	}
 	metrics_inc(M_dm_waits_total); /* DM-7h */
-	struct dm_env *e = dm_wait(relay->dms, id, after, clock_mono_ms() + (int64_t)timeout_s * 1000);
-	if (e) {
+	struct dm_park pa = {relay->dms, id, after, NULL};
+	int woke = http_park(r, clock_mono_ms() + (int64_t)timeout_s * 1000, park_dm, &pa);
+	struct dm_env *e = pa.env;
+	if (woke < 0) {
+		http_abandon(r); /* DM-8: a disconnect releases the slots silently */
+	} else if (e) {
 		send_messages(r, &e, 1, e->seq, -1); /* DM-8 */
 		dm_env_unref(e);
 	} else {
 		send_messages(r, NULL, 0, after, -1); /* DM-8: timeout */
 	}
+	if (woke < 0 && e)
+		dm_env_unref(e);
 	http_longlived_release(relay);
 	ipc_release(relay->ipc, r->ip, IPC_WAITER); /* released exactly once (CAP-15) */
 	dm_waiter_release(relay->dms, id);

@@ -232,6 +232,17 @@ static void wait_answer(struct req *r, struct event **evs, long n, bool more, in
 	send_jw(r, 200, &w);
 }
 
+struct park_arg {
+	struct room *room;
+	int64_t after;
+};
+
+static bool park_room(void *arg, int64_t until)
+{
+	struct park_arg *p = arg;
+	return room_park(p->room, p->after, false, until);
+}
+
 void h_room_wait(struct req *r, const struct route_match *m)
 {
 	struct relay *relay = r->relay;
@@ -277,14 +288,19 @@ void h_room_wait(struct req *r, const struct route_match *m)
 		goto out;
 	}
 	metrics_inc(M_longpoll_waits_total);
-	bool woke = room_park(room, after, false, clock_mono_ms() + (int64_t)timeout_s * 1000);
-	n = room_collect(relay->hub, room, after, WAIT_PAGE, &evs, &more, &ls);
-	metrics_inc(woke ? M_longpoll_wakes_total : M_longpoll_timeouts_total);
-	if (n < 0)
-		resp_error(r, 500, "internal error", 0);
-	else
-		wait_answer(r, evs, n, more, ls); /* ROOM-WAIT-4/5 */
-	ev_release_array(evs, n > 0 ? (size_t)n : 0);
+	struct park_arg pa = {room, after};
+	int woke = http_park(r, clock_mono_ms() + (int64_t)timeout_s * 1000, park_room, &pa);
+	if (woke < 0) {
+		http_abandon(r); /* ROOM-WAIT-6: a disconnect releases the slots, silently */
+	} else {
+		n = room_collect(relay->hub, room, after, WAIT_PAGE, &evs, &more, &ls);
+		metrics_inc(woke ? M_longpoll_wakes_total : M_longpoll_timeouts_total);
+		if (n < 0)
+			resp_error(r, 500, "internal error", 0);
+		else
+			wait_answer(r, evs, n, more, ls); /* ROOM-WAIT-4/5 */
+		ev_release_array(evs, n > 0 ? (size_t)n : 0);
+	}
 	http_longlived_release(relay);
 	ipc_release(relay->ipc, r->ip, IPC_WAITER); /* ROOM-WAIT-6: exactly once */
 	room_waiter_release(relay->hub, room);

@@ -1,7 +1,12 @@
 /* http.c — civetweb adapter: lifecycle, request intake, routing, single-write responses. */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <civetweb.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +16,11 @@
 #include "accesslog.h"
 #include "clientip.h"
 #include "handlers.h"
+#include "hub.h"
 #include "metrics.h"
 #include "proto/clock.h"
 #include "proto/json.h"
+#include "proto/valid.h"
 #include "relay.h"
 #include "router.h"
 
@@ -41,6 +48,7 @@ static const char *reason(int status)
 	case 409: return "Conflict";
 	case 413: return "Payload Too Large";
 	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
 	default: return "Status";
@@ -193,6 +201,84 @@ void stream_end(struct req *r)
 	r->keep_alive = false;
 }
 
+static int sa_port(const struct sockaddr_storage *sa)
+{
+	if (sa->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	if (sa->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	return -1;
+}
+
+static int find_peer_fd(const struct mg_request_info *ri)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int found = -1, matches = 0;
+	if (!d)
+		return -1;
+	for (struct dirent *de; (de = readdir(d)) != NULL;) {
+		int fd = atoi(de->d_name);
+		struct sockaddr_storage peer, local;
+		socklen_t pl = sizeof(peer), ll = sizeof(local);
+		if (fd <= 2 || fd == dirfd(d))
+			continue;
+		if (getpeername(fd, (struct sockaddr *)&peer, &pl) != 0 ||
+		    getsockname(fd, (struct sockaddr *)&local, &ll) != 0)
+			continue;
+		if (sa_port(&peer) != ri->remote_port || sa_port(&local) != ri->server_port)
+			continue;
+		char txt[INET6_ADDRSTRLEN] = "";
+		if (peer.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&peer)->sin_addr, txt, sizeof(txt));
+		else
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&peer)->sin6_addr, txt, sizeof(txt));
+		if (strcmp(txt, ri->remote_addr) == 0 || strstr(txt, ri->remote_addr)) {
+			found = fd;
+			matches++;
+		}
+	}
+	closedir(d);
+	return matches == 1 ? found : -1;
+}
+
+bool http_peer_gone(struct req *r)
+{
+	if (r->inproc || !r->conn)
+		return false;
+	if (r->peer_fd == 0)
+		r->peer_fd = find_peer_fd(mg_get_request_info((const struct mg_connection *)r->conn));
+	if (r->peer_fd < 0)
+		return false;
+	/* The worker owns the connection until we return, so the fd cannot be reused meanwhile. */
+	char c;
+	ssize_t n = recv(r->peer_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+int http_park(struct req *r, int64_t deadline_mono, bool (*park)(void *arg, int64_t until), void *arg)
+{
+	for (;;) {
+		int64_t now = clock_mono_ms();
+		if (now >= deadline_mono)
+			return 0;
+		int64_t until = now + 1000 < deadline_mono ? now + 1000 : deadline_mono;
+		if (park(arg, until))
+			return 1;
+		if (hub_closing(r->relay->hub))
+			return 0;
+		if (http_peer_gone(r))
+			return -1;
+	}
+}
+
+void http_abandon(struct req *r)
+{
+	r->responded = true;
+	r->keep_alive = false;
+	if (r->conn)
+		mg_disable_connection_keep_alive((struct mg_connection *)r->conn);
+}
+
 bool http_longlived_take(struct relay *relay)
 {
 	int limit = (int)(relay->cfg.worker_threads - relay->cfg.worker_reserve);
@@ -332,11 +418,15 @@ static void serve(struct req *r, const char *path, const char *peer, long long c
 		int rc = read_body(r, content_length, (size_t)relay->cfg.json_body_max_bytes);
 		if (rc == 413) {
 			r->keep_alive = false; /* the rest of the body is not read */
+			if (r->conn)
+				mg_disable_connection_keep_alive((struct mg_connection *)r->conn);
 			resp_error(r, 413, "payload too large", 0);
 			goto out;
 		}
 		if (rc < 0) {
 			r->keep_alive = false;
+			if (r->conn)
+				mg_disable_connection_keep_alive((struct mg_connection *)r->conn);
 			resp_error(r, 400, "bad json", 0);
 			goto out;
 		}
@@ -350,6 +440,8 @@ static void serve(struct req *r, const char *path, const char *peer, long long c
 		}
 	} else if (content_length > 0) {
 		r->keep_alive = false; /* HTTP-10: ignored, and not worth draining */
+		if (r->conn)
+			mg_disable_connection_keep_alive((struct mg_connection *)r->conn);
 	}
 	handlers_dispatch(r, m);
 	if (!r->responded)
@@ -375,6 +467,18 @@ static int handle(struct mg_connection *conn, void *cbdata)
 	r->method = ri->request_method;
 	r->raw_query = ri->query_string;
 	r->keep_alive = wants_keep_alive(ri, conn);
+	if (ri->num_headers >= MG_MAX_HEADERS) {
+		/* civetweb keeps only the first 64 headers: a Content-Length or Transfer-Encoding past
+		 * them would be lost and the body read as another request (smuggling). Refuse, and
+		 * close the connection without reading further. */
+		r->raw_uri = ri->local_uri_raw ? ri->local_uri_raw : "";
+		http_access_log(r->relay, r->method, r->raw_uri);
+		r->keep_alive = false;
+		mg_disable_connection_keep_alive(conn);
+		resp_error(r, 431, "request header fields too large", 0);
+		free(r);
+		return 431;
+	}
 	serve(r, ri->local_uri_raw ? ri->local_uri_raw : ri->request_uri, ri->remote_addr, ri->content_length);
 	int status = r->status;
 	free(r);
@@ -416,8 +520,15 @@ static int on_http_error(struct mg_connection *conn, int status, const char *msg
 			   status >= 500 ? "internal error" : "bad request";
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	const char *up = mg_get_header(conn, "Upgrade");
-	if (status == 400 && ri && up && strcasecmp(up, "websocket") == 0)
-		text = "bad websocket handshake"; /* WS-2: civetweb refused the handshake itself */
+	if ((status == 400 || status == 426) && ri && up && strcasecmp(up, "websocket") == 0) {
+		/* civetweb refused the handshake itself: WS-2 on the WebSocket path, else WS-1 */
+		const char *path = ri->local_uri_raw ? ri->local_uri_raw : ri->request_uri;
+		size_t pl = path ? strlen(path) : 0;
+		bool ws_path = path && strncmp(path, "/api/rooms/", 11) == 0 && pl > 14 &&
+			       strcmp(path + pl - 3, "/ws") == 0 && val_room_id(path + 11, pl - 14);
+		status = ws_path ? 400 : 404;
+		text = ws_path ? "bad websocket handshake" : "not found";
+	}
 	char buf[1024], body[128];
 	int bl = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", text);
 	int n = snprintf(buf, sizeof(buf),

@@ -37,6 +37,7 @@ struct req {
 	struct cJSON *json;     /* POST only: the parsed body, {} when absent (HTTP-11/12) */
 	bool keep_alive;
 	bool responded;
+	int peer_fd;            /* http_peer_gone(): 0 = not looked up yet, -1 = unknown */
 	int status;             /* status sent, for LOG-4 counting */
 };
 
@@ -70,6 +71,19 @@ int http_inproc(struct relay *relay, const char *method, const char *target, con
  * once the listener is ready and returns 0, or -1 with a message on stderr. */
 int http_start(struct relay *relay);
 void http_stop(struct relay *relay);
+
+/* True once the client has closed its end of this connection (a parked request uses this to
+ * release its slots when the peer goes away, ROOM-WAIT-6, DM-8, CLAIM-7). civetweb exposes no
+ * socket, so the first call finds it by the connection's address pair; cheap afterwards. */
+bool http_peer_gone(struct req *r);
+
+/* Park a request until park() reports a wake-up, the deadline (monotonic ms) passes, or the
+ * peer disconnects, calling park(arg, until) in slices of at most a second and checking the
+ * peer between slices. Returns 1 (woken), 0 (deadline) or -1 (peer gone: answer nothing,
+ * call http_abandon, release slots). park must return true when woken. */
+int http_park(struct req *r, int64_t deadline_mono, bool (*park)(void *arg, int64_t until), void *arg);
+/* The peer is gone: send nothing, and let civetweb close the connection. */
+void http_abandon(struct req *r);
 
 /* LOG-1..3: one access-log line (collapsed path, no query) with a single write. */
 void http_access_log(struct relay *relay, const char *method, const char *path);

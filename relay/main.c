@@ -64,20 +64,7 @@ int main(int argc, char **argv)
 
 	relay.started_at_ms = clock_now_ms();
 	exe_sha256(relay.exe_sha256);
-	relay.hub = hub_new(&relay.cfg);
-	relay.rl = rl_new();
-	relay.rlg = rl_new();
-	relay.ipc = ipc_new();
-	relay.ids = ids_new((size_t)relay.cfg.identities_max, relay.cfg.state_dir, stderr);
-	relay.dms = relay.ids ? dm_new(relay.ids, &relay.cfg) : NULL;
-	relay.claims = claims_new(relay.cfg.room_cursors_per_handle_max);
-	relay.rp_register = replay_new((size_t)relay.cfg.register_sig_seen_max);
-	relay.rp_auth = replay_new((size_t)relay.cfg.inbox_sig_seen_max);
-	relay.rp_room = replay_new((size_t)relay.cfg.room_sig_seen_max);
-	relay.rp_dm = replay_new((size_t)relay.cfg.dm_env_seen_max);
-	relay.bugs = bugs_new(relay.cfg.bugs_log, relay.cfg.bugs_log_max_bytes, relay.cfg.bugs_ip_salt, stderr);
-	if (!relay.hub || !relay.rl || !relay.rlg || !relay.ipc || !relay.ids || !relay.dms || !relay.claims ||
-	    !relay.rp_register || !relay.rp_auth || !relay.rp_room || !relay.rp_dm || !relay.bugs) {
+	if (relay_open(&relay, stderr) < 0) {
 		fprintf(stderr, "sealroom-relay: out of memory at start-up\n");
 		return 1;
 	}
@@ -108,18 +95,7 @@ int main(int argc, char **argv)
 	janitor_stop();
 	ids_flusher_stop(relay.ids);
 	ids_persist(relay.ids); /* STATE-2: flush on SIGTERM/SIGINT */
-	bugs_free(relay.bugs);  /* writes what is still queued */
-	claims_free(relay.claims);
-	dm_free(relay.dms);
-	ids_free(relay.ids);
-	replay_free(relay.rp_register);
-	replay_free(relay.rp_auth);
-	replay_free(relay.rp_room);
-	replay_free(relay.rp_dm);
-	hub_free(relay.hub);
-	rl_free(relay.rl);
-	rl_free(relay.rlg);
-	ipc_free(relay.ipc);
+	relay_close(&relay); /* bugs_free writes what is still queued */
 	fprintf(stderr, "sealroom-relay: stopped cleanly\n");
 	return 0;
 }

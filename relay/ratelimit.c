@@ -140,7 +140,7 @@ static size_t rl_shard_drop(struct rl_shard *sh, int64_t now_ms, int64_t idle_ms
 static void rl_shard_grow(struct rl_shard *sh)
 {
 	size_t nn = sh->nslots * 2, i;
-	struct rl_bucket **ns = calloc(nn, sizeof(*ns));
+	struct rl_bucket **ns = calloc(nn, sizeof(struct rl_bucket *));
 
 	if (!ns)
 		return;

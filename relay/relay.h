@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
 
@@ -41,5 +42,12 @@ struct relay {
 	_Atomic bool stopping;
 	int fault;                     /* conformance self-test fault (fault.h), 0 = none */
 };
+
+/* Create every store from relay->cfg (which must be loaded); on failure everything created
+ * is freed and -1 returned. Identities are not loaded from disk here (ids_load). log receives
+ * start-up diagnostics. */
+int relay_open(struct relay *relay, FILE *log);
+/* Free every store (NULL-safe); the bug log writes what is still queued. */
+void relay_close(struct relay *relay);
 
 #endif

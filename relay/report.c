@@ -35,6 +35,20 @@ struct bugs {
 	pthread_t thread;
 };
 
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
 /* RPT-4: rotate when over the limit, then append one line. Errors are logged, never fatal. */
 static void append_line(struct bugs *b, const struct bline *l)
 {
@@ -46,23 +60,8 @@ static void append_line(struct bugs *b, const struct bline *l)
 		fprintf(b->log, "sealroom-relay: bugs: cannot open %s: %s\n", b->path, strerror(errno));
 		return;
 	}
-	struct iovec_like { const char *p; size_t n; } parts[2] = {{l->text, l->len}, {"\n", 1}};
-	for (int i = 0; i < 2; i++) {
-		const char *p = parts[i].p;
-		size_t n = parts[i].n;
-		while (n) {
-			ssize_t k = write(fd, p, n);
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k <= 0) {
-				fprintf(b->log, "sealroom-relay: bugs: cannot write %s: %s\n", b->path, strerror(errno));
-				close(fd);
-				return;
-			}
-			p += k;
-			n -= (size_t)k;
-		}
-	}
+	if (write_all(fd, l->text, l->len) < 0 || write_all(fd, "\n", 1) < 0)
+		fprintf(b->log, "sealroom-relay: bugs: cannot write %s: %s\n", b->path, strerror(errno));
 	close(fd);
 }
 

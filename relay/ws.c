@@ -117,6 +117,10 @@ static int on_connect(const struct mg_connection *c, void *cbdata)
 		write_plain(c, 404, "Not Found", "not found", ""); /* WS-1 */
 		return 1;
 	}
+	if (ri->num_headers >= MG_MAX_HEADERS) {
+		write_plain(c, 431, "Request Header Fields Too Large", "request header fields too large", "");
+		return 1; /* see http.c: headers past the 64th are lost */
+	}
 	if (!handshake_ok(c)) {
 		write_plain(c, 400, "Bad Request", "bad websocket handshake", ""); /* WS-2 */
 		return 1;

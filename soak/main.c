@@ -22,7 +22,10 @@ static const struct subcmd subcmds[] = {
 	{ "dm", sc_dm, "S senders x D signed DMs to one inbox, verified (20 x 25)" },
 	{ "connections", sc_connections, "C SSE subscribers over R rooms, one broadcast (10,000/100)" },
 	{ "soak", sc_soak, "mixed long run: churning rooms and transports, drift per interval" },
+	{ "post", sc_post, "POST rate over C keep-alive connections, no subscribers (32)" },
 	{ "compare", sc_compare, "compare two --json results; exit 1 on a regression" },
+	{ "bundle", sc_bundle, "gather --json results into one file (e.g. soak/baseline.json)" },
+	{ "check", sc_check, "assert exact values in a --json result (CI smoke)" },
 };
 
 static void usage(FILE *f)

@@ -144,23 +144,30 @@ static const char common_help[] =
 	"  --timeout S         connect / drain deadline in seconds (default 30)\n"
 	"  --size N            plaintext bytes per message (default 64, 40..65536)\n"
 	"  --quiet             no progress line on stderr\n"
+	"  --name NAME         name of this result (its key in a bundle; default the\n"
+	"                      subcommand), e.g. fanout-open\n"
 	"  --help              this text\n";
 
-static const char *opt_help[] = {
-	"  --rate R            open-loop pacing (unit: see below); 0 = closed loop, max rate\n",
-	"  --duration S        run length / hold time in seconds (see below)\n",
-	"  --source-ips LIST   bind client sockets round-robin to these loopback addresses,\n"
-	"                      e.g. 127.0.0.2-127.0.1.250 or 127.0.0.2,127.0.0.3\n",
-	"  --transport T       sse, ws, longpoll or all (see below)\n",
-	"  --signed            sign every room message (SIG-3) as a registered identity\n",
+static const struct {
+	unsigned bit;
+	const char *text;
+} opt_help[] = {
+	{ OPT_RATE, "  --rate R            open-loop pacing (unit: see below); 0 = closed loop\n" },
+	{ OPT_DURATION, "  --duration S        run length / hold time in seconds (see below)\n" },
+	{ OPT_SOURCE_IPS, "  --source-ips LIST   bind client sockets round-robin to these loopback\n"
+			  "                      addresses, e.g. 127.0.0.2-127.0.1.250 or\n"
+			  "                      127.0.0.2,127.0.0.3 (per-IP caps, CAP-1/2)\n" },
+	{ OPT_TRANSPORT, "  --transport T       sse, ws, longpoll or all (see below)\n" },
+	{ OPT_SIGNED, "  --signed            sign every room message (SIG-3) as a registered\n"
+		      "                      identity; receivers require sender_verified\n" },
 };
 
 static void soak_help(const struct soak_cmd *cmd)
 {
 	printf("Usage: sealroom-soak %s [flags]\n\n%s\n%s", cmd->name, cmd->usage, common_help);
 	for (unsigned i = 0; i < sizeof(opt_help) / sizeof(opt_help[0]); i++) {
-		if (cmd->common & (1u << i))
-			fputs(opt_help[i], stdout);
+		if (cmd->common & opt_help[i].bit)
+			fputs(opt_help[i].text, stdout);
 	}
 	printf("\nExit status: 0 every exact count met, 1 the scenario failed them (or could not\n"
 	       "run), 2 usage error.\n");
@@ -203,6 +210,14 @@ static int opt_common(struct soak_opts *o, const struct soak_cmd *cmd, const cha
 		o->json_path = v;
 		return 0;
 	}
+	if (strcmp(name, "name") == 0) {
+		if (!*v || strlen(v) > 64) {
+			fprintf(stderr, "sealroom-soak %s: --name: 1..64 characters\n", cmd->name);
+			return -1;
+		}
+		o->name = v;
+		return 0;
+	}
 	if (strcmp(name, "relay-pid") == 0) {
 		if (soak_parse_u32(cmd->name, name, v, 1, 0x7fffffff, &u) < 0)
 			return -1;
@@ -230,7 +245,8 @@ static int opt_common(struct soak_opts *o, const struct soak_cmd *cmd, const cha
 		return 0;
 	}
 	if (strcmp(name, "transport") == 0) {
-		if (strcmp(v, "sse") && strcmp(v, "ws") && strcmp(v, "longpoll") && strcmp(v, "all")) {
+		if (strcmp(v, "sse") != 0 && strcmp(v, "ws") != 0 && strcmp(v, "longpoll") != 0 &&
+		    strcmp(v, "all") != 0) {
 			fprintf(stderr, "sealroom-soak %s: --transport: sse, ws, longpoll or all\n",
 				cmd->name);
 			return -1;
@@ -250,6 +266,7 @@ struct common_flag {
 static const struct common_flag common_flags[] = {
 	{ "base", 0, true },	    { "json", 0, true },	   { "relay-pid", 0, true },
 	{ "timeout", 0, true },	    { "size", 0, true },	   { "quiet", 0, false },
+	{ "name", 0, true },
 	{ "rate", OPT_RATE, true }, { "duration", OPT_DURATION, true },
 	{ "source-ips", OPT_SOURCE_IPS, true },		   { "transport", OPT_TRANSPORT, true },
 	{ "signed", OPT_SIGNED, false },

@@ -56,6 +56,7 @@ struct soak_opts {
 	const char *transport;	/* --transport sse|ws|longpoll|all, NULL = scenario default */
 	bool is_signed;		/* --signed: sign room messages (registers identities first) */
 	bool quiet;		/* --quiet: no progress line */
+	const char *name;	/* --name: the result's name (bundle key), default the scenario */
 	double timeout_s;	/* --timeout: drain/connect deadline, default 30 */
 	size_t size;		/* --size: plaintext bytes per message, default 64 */
 };

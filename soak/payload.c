@@ -63,7 +63,8 @@ int payload_parse(const char *s, size_t n, struct payload *p)
 	const char *end = s + n, *q = s;
 	int64_t r, a, i, t;
 
-	if (n < sizeof(PAYLOAD_PREFIX) - 1 || memcmp(s, PAYLOAD_PREFIX, sizeof(PAYLOAD_PREFIX) - 1))
+	if (n < sizeof(PAYLOAD_PREFIX) - 1 ||
+	    memcmp(s, PAYLOAD_PREFIX, sizeof(PAYLOAD_PREFIX) - 1) != 0)
 		return -1;
 	q += sizeof(PAYLOAD_PREFIX) - 1;
 	if (payload_field(&q, end, 'r', &r, false) || payload_field(&q, end, 'a', &a, false) ||

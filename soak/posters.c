@@ -69,6 +69,8 @@ static void post_one(struct pthr *pt, struct http_client *c, uint32_t agent, uin
 			fprintf(stderr, "sealroom-soak: POST failed: %s\n", http_client_error(c));
 		}
 	} else {
+		if (cfg->lat)
+			latrec_record(cfg->lat, clock_mono_ns() - t_ns);
 		if (r.status == 200) {
 			pt->t.accepted++;
 			atomic_fetch_add_explicit(&p->accepted[room], 1, memory_order_relaxed);
@@ -94,7 +96,7 @@ static void *poster_main(void *arg)
 
 	for (uint32_t a = pt->first; a < cfg->agents; a += cfg->threads)
 		n++;
-	cl = calloc(n ? n : 1, sizeof(*cl));
+	cl = calloc(n ? n : 1, sizeof(struct http_client *));
 	if (!cl) {
 		pt->t.errors++;
 		goto out;

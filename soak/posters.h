@@ -36,6 +36,8 @@ struct poster_cfg {
 	const struct srcips *ips;
 	uint64_t ip_offset;
 	long timeout_ms;			/* per request */
+	struct latrec *lat;			/* POST answer latency from the (intended)
+						 * send time, or NULL */
 };
 
 struct posters;

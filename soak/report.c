@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "proto/clock.h"
@@ -15,11 +16,12 @@
 /* utime + stime of pid in seconds, or -1. */
 static double proc_cpu_s(int pid)
 {
-	char path[64], buf[1024];
-	unsigned long long ut = 0, st = 0;
+	char path[64], buf[1024], *end;
+	unsigned long long ut, st;
 	const char *p;
 	FILE *f;
 	size_t n;
+	int field;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	f = fopen(path, "r");
@@ -32,9 +34,18 @@ static double proc_cpu_s(int pid)
 	p = strrchr(buf, ')');
 	if (!p)
 		return -1;
-	/* After ") ": state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
-	 * utime(14) stime(15). */
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+	/* After ") " come state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
+	 * cmajflt, then utime(14) and stime(15), space-separated (proc(5)). */
+	for (field = 3; field <= 14 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return -1;
+	ut = strtoull(p + 1, &end, 10);
+	if (end == p + 1 || *end != ' ')
+		return -1;
+	p = end;
+	st = strtoull(p + 1, &end, 10);
+	if (end == p + 1)
 		return -1;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -162,6 +173,19 @@ void ticker_done(struct ticker *t)
 
 /* ---- result ---- */
 
+/* This process's user + system CPU seconds and peak RSS (kB). */
+static double self_cpu_s(long *maxrss_kb)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return 0;
+	if (maxrss_kb)
+		*maxrss_kb = ru.ru_maxrss;
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 static double round_to(double v, double unit)
 {
 	return round(v / unit) * unit;
@@ -188,6 +212,7 @@ int result_init(struct result *r, const char *scenario, const struct soak_opts *
 	cJSON_AddNumberToObject(r->params, "size", (double)o->size);
 	cJSON_AddNumberToObject(r->params, "source_ips", (double)o->ips.n);
 	relaymon_start(&r->rm, o->relay_pid);
+	r->driver_cpu0_s = self_cpu_s(NULL);
 	return 0;
 }
 
@@ -252,6 +277,23 @@ void result_fail(struct result *r, const char *fmt, ...)
 	fprintf(stderr, "sealroom-soak %s: %s\n", r->scenario, msg);
 }
 
+void result_note(struct result *r, const char *fmt, ...)
+{
+	size_t n = strlen(r->notes);
+	va_list ap;
+
+	if (n + 8 >= sizeof(r->notes))
+		return;
+	memcpy(r->notes + n, "  ", 2);
+	n += 2;
+	va_start(ap, fmt);
+	vsnprintf(r->notes + n, sizeof(r->notes) - n - 1, fmt, ap);
+	va_end(ap);
+	n = strlen(r->notes);
+	r->notes[n] = '\n';
+	r->notes[n + 1] = '\0';
+}
+
 static int cmp_members(const void *a, const void *b)
 {
 	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
@@ -272,12 +314,12 @@ void json_sort_keys(cJSON *item)
 	}
 	if (!cJSON_IsObject(item) || n < 2)
 		return;
-	v = malloc(n * sizeof(*v));
+	v = malloc(n * sizeof(cJSON *));
 	if (!v)
 		return;
 	for (c = item->child, i = 0; c; c = c->next)
 		v[i++] = c;
-	qsort(v, n, sizeof(*v), cmp_members); /* keys are unique: stability does not matter */
+	qsort(v, n, sizeof(cJSON *), cmp_members); /* keys are unique: stability does not matter */
 	for (i = 0; i < n; i++) {
 		v[i]->prev = i ? v[i - 1] : v[n - 1]; /* cJSON: child->prev is the last member */
 		v[i]->next = i + 1 < n ? v[i + 1] : NULL;
@@ -329,7 +371,8 @@ static void result_print(const struct result *r, bool ok)
 	const cJSON *it;
 	bool any = false;
 
-	printf("sealroom-soak %s against %s\n", r->scenario, r->o->base);
+	printf("sealroom-soak %s%s%s against %s\n", r->scenario, r->o->name ? " " : "",
+	       r->o->name ? r->o->name : "", r->o->base);
 	printf("  params:");
 	cJSON_ArrayForEach(it, r->params)
 	{
@@ -378,6 +421,10 @@ static void result_print(const struct result *r, bool ok)
 	cJSON_ArrayForEach(it, r->throughput)
 		printf(" %s %.1f", it->string, it->valuedouble);
 	printf("  duration %.3f s\n", r->duration_s);
+	printf("  driver: cpu %.2f s  peak RSS %.1f MB\n",
+	       cJSON_GetObjectItem(cJSON_GetObjectItem(r->root, "driver"), "cpu_s")->valuedouble,
+	       cJSON_GetObjectItem(cJSON_GetObjectItem(r->root, "driver"), "peak_rss_mb")
+		       ->valuedouble);
 	if (r->rm.pid) {
 		if (r->rm.alive)
 			printf("  relay pid %d: cpu %.2f s  peak RSS %.1f MB%s\n", r->rm.pid, r->rm.cpu_s,
@@ -386,6 +433,7 @@ static void result_print(const struct result *r, bool ok)
 		else
 			printf("  relay pid %d: not readable\n", r->rm.pid);
 	}
+	fputs(r->notes, stdout);
 	cJSON_ArrayForEach(it, r->failures)
 		printf("  failure: %s\n", it->valuestring);
 	printf("  result: %s\n", ok ? "PASS" : "FAIL");
@@ -408,7 +456,16 @@ int result_finish(struct result *r)
 	cJSON_AddBoolToObject(r->root, "exact_counts", r->exact_counts);
 	cJSON_AddBoolToObject(r->root, "ok", ok);
 	cJSON_AddStringToObject(r->root, "scenario", r->scenario);
+	cJSON_AddStringToObject(r->root, "name", r->o->name ? r->o->name : r->scenario);
 	cJSON_AddStringToObject(r->root, "tool", "sealroom-soak " SOAK_VERSION);
+	{
+		long maxrss = 0;
+		double cpu = self_cpu_s(&maxrss) - r->driver_cpu0_s;
+		cJSON *dr = cJSON_AddObjectToObject(r->root, "driver");
+
+		cJSON_AddNumberToObject(dr, "cpu_s", round_to(cpu, 0.01));
+		cJSON_AddNumberToObject(dr, "peak_rss_mb", round_to((double)maxrss / 1024.0, 0.1));
+	}
 	if (r->rm.alive) {
 		cJSON *rl = cJSON_AddObjectToObject(r->root, "relay");
 

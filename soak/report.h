@@ -9,8 +9,10 @@
  *                sent, unexpected, verified},
  *     "duration_s": s, "exact_counts": bool, "failures": [text...],
  *     "latency_ms": {NAME: {count, max, mean, p50, p90, p99, p99_9}},
+ *     "driver": {cpu_s, peak_rss_mb} (this process: the load generator shares the machine),
  *     "ok": bool, "params": {...}, "relay": {cpu_s, peak_rss_mb, pid} (with --relay-pid),
- *     "scenario": name, "throughput": {NAME_per_s: x}, "tool": "sealroom-soak VERSION",
+ *     "name": --name or the scenario, "scenario": subcommand,
+ *     "throughput": {NAME_per_s: x}, "tool": "sealroom-soak VERSION",
  *     ...scenario extras (e.g. "intervals") }
  * exact_counts false means the run's volume depends on time (soak --duration): `compare`
  * then checks only the counts that must be zero.
@@ -77,7 +79,9 @@ struct result {
 	double duration_s;
 	bool exact_counts;	/* default true */
 	bool failed;		/* result_fail() was called */
+	char notes[1024];	/* extra summary lines (result_note), human output only */
 	struct relaymon rm;
+	double driver_cpu0_s;	/* this process's user+system CPU at result_init */
 };
 
 /* Start a result (and the relay monitor when o->relay_pid is set). Returns 0 or -1. */
@@ -93,6 +97,9 @@ void result_latency(struct result *r, const char *name, const struct hist *h);
 void result_extra(struct result *r, const char *key, cJSON *item);
 /* Record a failure reason (also printed); the run then exits 1. */
 void result_fail(struct result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Add a line to the human summary (printed before the result line; not in the JSON). */
+void result_note(struct result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Stop the relay monitor, decide ok (= tally_exact_ok and no result_fail), print the human
  * summary on stdout, write --json, free everything. Returns the exit code (0 or 1). */

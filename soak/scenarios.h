@@ -13,6 +13,9 @@ int sc_rtt(int argc, char **argv);
 int sc_dm(int argc, char **argv);
 int sc_connections(int argc, char **argv);
 int sc_soak(int argc, char **argv);
+int sc_post(int argc, char **argv);
 int sc_compare(int argc, char **argv);
+int sc_bundle(int argc, char **argv);
+int sc_check(int argc, char **argv);
 
 #endif

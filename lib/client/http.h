@@ -20,13 +20,13 @@
 struct http_client;
 
 struct http_resp {
-	long status;	    /* HTTP status code of the final response */
-	char *body;	    /* malloc'd, NUL-terminated (NUL not counted in body_len) */
+	long status;		/* HTTP status code of the final response */
+	char *body;		/* malloc'd, NUL-terminated (NUL not counted in body_len) */
 	size_t body_len;
-	char *headers;	    /* raw header block of the final response, "Name: value\r\n" lines,
-			     * starting with the status line; malloc'd, NUL-terminated */
+	char *headers;		/* malloc'd, NUL-terminated raw header block of the final
+				 * response: status line, then "Name: value\r\n" lines */
 	size_t headers_len;
-	double total_s;	    /* total transfer time in seconds (libcurl CURLINFO_TOTAL_TIME) */
+	double total_s;		/* transfer time in seconds (CURLINFO_TOTAL_TIME) */
 };
 
 /* Create a client. source_ip is NULL or a local address the sockets are bound to (for

@@ -51,10 +51,10 @@ int raw_wait_closed(int fd, int64_t deadline_ms);
 struct raw_resp {
 	int status;		/* e.g. 200 */
 	int minor;		/* HTTP/1.x minor version */
-	char *headers;		/* malloc'd header block: status line + header lines, CRLF each,
-				 * without the final empty line; NUL-terminated */
+	char *headers;		/* malloc'd, NUL-terminated header block: status line and
+				 * header lines as received, without the final empty line */
 	size_t headers_len;
-	char *body;		/* malloc'd, decoded body, NUL-terminated (NUL not in body_len) */
+	char *body;		/* malloc'd decoded body, NUL-terminated (not in body_len) */
 	size_t body_len;
 	bool chunked;		/* Transfer-Encoding: chunked was used */
 	uint64_t chunks;	/* number of data chunks (chunked only) */

@@ -577,7 +577,8 @@ int sse_pool_run(struct sse_pool *p, long timeout_ms)
 	}
 	if (p->timer_deadline >= 0 && clock_mono_ms() >= p->timer_deadline) {
 		p->timer_deadline = -1;
-		if (curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &running) != CURLM_OK)
+		if (curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &running) !=
+		    CURLM_OK)
 			ret = -1;
 	}
 	sse_pool_reap(p);

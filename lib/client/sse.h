@@ -38,7 +38,7 @@
 struct sse_stats {
 	uint64_t bytes;		/* decoded body bytes */
 	uint64_t chunks;	/* chunks received (chunked responses) */
-	uint64_t chunks_split;	/* chunks whose data did not end at an event boundary (SSE-12) */
+	uint64_t chunks_split;	/* chunks not ending at an event boundary (SSE-12) */
 	uint64_t events;	/* events dispatched (comments excluded) */
 	uint64_t comments;	/* comment lines (": keepalive") */
 };

@@ -119,7 +119,7 @@ static int ws_write_frame_locked(struct ws_conn *ws, int opcode, bool fin, const
 	ret = 0;
 	goto out;
 io:
-	ws_set_err(ws, "send failed: %s", strerror(errno));
+	ws_set_err(ws, "send failed: %m");
 out:
 	free(tmp);
 	return ret;
@@ -190,7 +190,7 @@ int ws_send_raw(struct ws_conn *ws, const void *data, size_t len)
 	rc = raw_send(ws->fd, data, len, ws_send_deadline());
 	pthread_mutex_unlock(&ws->wlock);
 	if (rc < 0)
-		ws_set_err(ws, "send failed: %s", strerror(errno));
+		ws_set_err(ws, "send failed: %m");
 	return rc;
 }
 
@@ -439,7 +439,7 @@ static int ws_read_more(struct ws_conn *ws, int64_t deadline)
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			ws_set_err(ws, "recv: %s", strerror(errno));
+			ws_set_err(ws, "recv: %m");
 			return -1;
 		}
 		left = deadline - clock_mono_ms();
@@ -447,7 +447,7 @@ static int ws_read_more(struct ws_conn *ws, int64_t deadline)
 			return 0;
 		rc = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
 		if (rc < 0 && errno != EINTR) {
-			ws_set_err(ws, "poll: %s", strerror(errno));
+			ws_set_err(ws, "poll: %m");
 			return -1;
 		}
 		if (rc == 0)

@@ -36,7 +36,7 @@ enum ws_opcode {
 };
 
 /* ws_send_frame flags. */
-#define WS_F_NO_MASK 0x001	/* send the payload unmasked (violates §5.1: client frames are masked) */
+#define WS_F_NO_MASK 0x001	/* unmasked (violates §5.1: client frames are masked) */
 #define WS_F_RSV1 0x010		/* set reserved bits (§5.2; no extension is negotiated) */
 #define WS_F_RSV2 0x020
 #define WS_F_RSV3 0x040
@@ -59,8 +59,8 @@ enum ws_recv_result {
 
 struct ws_msg {
 	enum ws_recv_result type;
-	char *data;		/* malloc'd payload, NUL-terminated (NUL not in len); for CLOSE the
-				 * reason text; NULL for TIMEOUT/ERROR */
+	char *data;		/* malloc'd payload, NUL-terminated (not in len); for CLOSE
+				 * the reason text; NULL for TIMEOUT/ERROR */
 	size_t len;
 	int close_code;		/* CLOSE: the code, 1005 if the frame had none, 1006 if the
 				 * connection dropped without a close frame */

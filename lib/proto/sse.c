@@ -2,6 +2,7 @@
 #include "proto/sse.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,8 @@ int sse_parser_init(struct sse_parser *p, size_t max_event_bytes)
 {
 	memset(p, 0, sizeof(*p));
 	p->max = max_event_bytes ? max_event_bytes : SSE_DEFAULT_MAX;
+	if (p->max > SIZE_MAX / 4)
+		p->max = SIZE_MAX / 4; /* so max + slack and buffer doubling cannot overflow */
 	return 0;
 }
 
@@ -64,11 +67,12 @@ static int sse_reserve(char **buf, size_t *cap, size_t need, size_t max)
 		return -1;
 	if (need + 1 <= *cap)
 		return 0;
+	/* Double from SSE_MIN_ALLOC while <= max / 2, so nothing overflows (max <= SIZE_MAX / 4). */
 	ncap = *cap ? *cap : SSE_MIN_ALLOC;
-	while (ncap < need + 1)
+	while (ncap < need + 1 && ncap <= max / 2)
 		ncap *= 2;
-	if (ncap > max + 1)
-		ncap = max + 1;
+	if (ncap < need + 1)
+		ncap = need + 1;
 	nb = realloc(*buf, ncap);
 	if (!nb)
 		return -1;

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +16,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-extern char **environ;
 
 #define RELAY_POLL_NS (2 * 1000 * 1000)	/* 2 ms between polls */
 #define RELAY_LOG_MAX (1024u * 1024 * 1024)
@@ -28,6 +27,20 @@ static void relay_nap(void)
 	struct timespec ts = { 0, RELAY_POLL_NS };
 
 	nanosleep(&ts, NULL);
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RELAY_SLOWDOWN RELAY_SANITIZER_FACTOR
+#else
+#define RELAY_SLOWDOWN 1
+#endif
+
+static long relay_start_timeout_ms(void)
+{
+	const char *env = getenv("SEALROOM_RELAY_START_TIMEOUT_MS");
+	long v = env ? strtol(env, NULL, 10) : 0;
+
+	return v > 0 ? v : (long)RELAY_START_TIMEOUT_MS * RELAY_SLOWDOWN;
 }
 
 static bool relay_keep_logs(void)
@@ -151,7 +164,8 @@ static int relay_wait_health(const char *base, pid_t pid, int64_t deadline)
 
 		if (left <= 0)
 			break;
-		if (http_do(c, "GET", url, NULL, NULL, 0, left < 1000 ? (long)left : 1000, &r) == 0) {
+		if (http_do(c, "GET", url, NULL, NULL, 0, left < 1000 ? (long)left : 1000,
+			    &r) == 0) {
 			last_status = r.status;
 			http_resp_free(&r);
 			if (last_status == 200) {
@@ -166,7 +180,8 @@ static int relay_wait_health(const char *base, pid_t pid, int64_t deadline)
 		relay_nap();
 	}
 	if (ret < 0)
-		fprintf(stderr, "relayproc: GET %s did not answer 200 in time (last status %ld, %s)\n",
+		fprintf(stderr,
+			"relayproc: GET %s did not answer 200 in time (last status %ld, %s)\n",
 			url, last_status, http_client_error(c));
 	http_client_free(c);
 	return ret;
@@ -185,7 +200,7 @@ static int relay_url_port(const char *url)
 		if (*p == ':')
 			colon = p;
 	if (colon && (!strchr(h, ']') || colon > strchr(h, ']')))
-		return atoi(colon + 1);
+		return (int)strtol(colon + 1, NULL, 10);
 	return 80;
 }
 
@@ -222,7 +237,7 @@ static char **relay_build_env(const char *const *envp_extra)
 		n_env++;
 	while (envp_extra && envp_extra[n_extra])
 		n_extra++;
-	env = calloc(n_env + n_extra + 1, sizeof(*env));
+	env = calloc(n_env + n_extra + 3, sizeof(*env));
 	if (!env)
 		return NULL;
 	for (size_t i = 0; i < n_env; i++) {
@@ -242,6 +257,17 @@ static char **relay_build_env(const char *const *envp_extra)
 	}
 	for (size_t j = 0; j < n_extra; j++)
 		env[k++] = (char *)envp_extra[j];
+	/* Test relays hold few connections: a small worker pool starts in milliseconds even under
+	 * TSan (4096 default workers take seconds there). Any explicit setting wins. */
+	static const char *const dflt[] = {"WORKER_THREADS=256", "WORKER_RESERVE=16"};
+	for (size_t d = 0; d < 2; d++) {
+		size_t nl = (size_t)(strchr(dflt[d], '=') - dflt[d]);
+		bool set = false;
+		for (size_t i = 0; i < k && !set; i++)
+			set = strncmp(env[i], dflt[d], nl + 1) == 0;
+		if (!set)
+			env[k++] = (char *)dflt[d];
+	}
 	env[k] = NULL;
 	return env;
 }
@@ -289,7 +315,7 @@ static void relay_child(int log_fd, pid_t parent, const char *bin, char **argv, 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGPIPE, &sa, NULL);
 	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
+	pthread_sigmask(SIG_SETMASK, &all, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent)
 		_exit(127); /* the parent died before prctl took effect */
@@ -360,7 +386,7 @@ int relay_start_bin(struct relay_proc *rp, const char *bin, const char *const *e
 		return -1;
 	}
 	if (access(bin, X_OK) != 0) {
-		fprintf(stderr, "relayproc: %s is not executable: %s\n", bin, strerror(errno));
+		fprintf(stderr, "relayproc: %s is not executable: %m\n", bin);
 		return -1;
 	}
 	if (!tmpdir || !*tmpdir)
@@ -373,7 +399,7 @@ int relay_start_bin(struct relay_proc *rp, const char *bin, const char *const *e
 	}
 	log_fd = mkostemps(rp->log_path, 4, O_APPEND | O_CLOEXEC);
 	if (log_fd < 0) {
-		fprintf(stderr, "relayproc: cannot create %s: %s\n", rp->log_path, strerror(errno));
+		fprintf(stderr, "relayproc: cannot create %s: %m\n", rp->log_path);
 		rp->log_path[0] = '\0';
 		return -1;
 	}
@@ -394,12 +420,12 @@ int relay_start_bin(struct relay_proc *rp, const char *bin, const char *const *e
 	free(argv);
 	free(envp);
 	if (pid < 0) {
-		fprintf(stderr, "relayproc: fork: %s\n", strerror(errno));
+		fprintf(stderr, "relayproc: fork: %m\n");
 		relay_abort_start(rp, 0);
 		return -1;
 	}
 
-	deadline = clock_mono_ms() + RELAY_START_TIMEOUT_MS;
+	deadline = clock_mono_ms() + relay_start_timeout_ms();
 	for (;;) {
 		char *log = relay_read_file(rp->log_path, NULL);
 		int found = log ? relay_parse_listen(log, host, sizeof(host), &rp->port) : 0;
@@ -413,14 +439,14 @@ int relay_start_bin(struct relay_proc *rp, const char *bin, const char *const *e
 		if (found > 0)
 			break;
 		if (waitpid(pid, &status, WNOHANG) == pid) {
-			fprintf(stderr, "relayproc: %s exited (status 0x%x) before listening\n", bin,
-				(unsigned)status);
+			fprintf(stderr, "relayproc: %s exited (status 0x%x) before listening\n",
+				bin, (unsigned)status);
 			relay_abort_start(rp, 0);
 			return -1;
 		}
 		if (clock_mono_ms() >= deadline) {
-			fprintf(stderr, "relayproc: no \"%s...\" line within %d ms\n",
-				RELAY_LISTEN_PREFIX, RELAY_START_TIMEOUT_MS);
+			fprintf(stderr, "relayproc: no \"%s...\" line within %ld ms\n",
+				RELAY_LISTEN_PREFIX, relay_start_timeout_ms());
 			relay_abort_start(rp, pid);
 			return -1;
 		}
@@ -462,19 +488,19 @@ int relay_stop(struct relay_proc *rp)
 	}
 	kill(rp->pid, SIGTERM);
 	kill(rp->pid, SIGCONT); /* in case a test left it stopped */
-	deadline = clock_mono_ms() + RELAY_STOP_TIMEOUT_MS;
+	deadline = clock_mono_ms() + (int64_t)RELAY_STOP_TIMEOUT_MS * RELAY_SLOWDOWN;
 	for (;;) {
 		w = waitpid(rp->pid, &status, WNOHANG);
 		if (w == rp->pid)
 			break;
 		if (w < 0 && errno != EINTR) {
-			fprintf(stderr, "relayproc: waitpid: %s\n", strerror(errno));
+			fprintf(stderr, "relayproc: waitpid: %m\n");
 			status = -1;
 			break;
 		}
 		if (clock_mono_ms() >= deadline) {
-			fprintf(stderr, "relayproc: relay %d did not exit within %d ms of SIGTERM\n",
-				(int)rp->pid, RELAY_STOP_TIMEOUT_MS);
+			fprintf(stderr, "relayproc: relay %d still running %d ms after SIGTERM\n",
+				(int)rp->pid, RELAY_STOP_TIMEOUT_MS * RELAY_SLOWDOWN);
 			kill(rp->pid, SIGKILL);
 			while (waitpid(rp->pid, NULL, 0) < 0 && errno == EINTR)
 				;

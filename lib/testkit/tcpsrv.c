@@ -99,7 +99,8 @@ static void *tcpsrv_accept_main(void *arg)
 struct tcpsrv *tcpsrv_start(tcpsrv_handler h, void *ud)
 {
 	struct tcpsrv *s = calloc(1, sizeof(*s));
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t sl = sizeof(sa);
 
 	if (!s)
@@ -232,7 +233,7 @@ long tcpsrv_read_request(int fd, struct cbuf *out, long timeout_ms)
 
 int tcpsrv_peer_ip(int fd, char *buf, size_t cap)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t sl = sizeof(ss);
 
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)

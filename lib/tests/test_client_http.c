@@ -52,26 +52,31 @@ static void script_handler(int fd, unsigned conn_no, void *ud)
 	if (n <= 0)
 		goto out;
 	if (strncmp(in.p, "GET /404 ", 9) == 0) {
-		raw_sends(fd, "HTTP/1.1 404 Not Found\r\nContent-Length: 21\r\n\r\n"
-			      "{\"error\":\"not found\"}", clock_mono_ms() + 2000);
+		raw_sends(fd, "HTTP/1.1 404 Not Found\r\nConnection: close\r\n"
+			      "Content-Length: 21\r\n\r\n{\"error\":\"not found\"}",
+			  clock_mono_ms() + 2000);
 	} else if (strncmp(in.p, "GET /silent ", 12) == 0) {
 		raw_wait_closed(fd, clock_mono_ms() + 10000);
 	} else if (strncmp(in.p, "GET /peer ", 10) == 0) {
 		char resp[160];
 
 		tcpsrv_peer_ip(fd, ip, sizeof(ip));
-		snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s",
+		snprintf(resp, sizeof(resp),
+			 "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n%s",
 			 strlen(ip), ip);
 		raw_sends(fd, resp, clock_mono_ms() + 2000);
 	} else if (strncmp(in.p, "HEAD /head ", 11) == 0) {
-		raw_sends(fd, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n",
+		raw_sends(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\n"
+			      "Content-Length: 1000\r\n\r\n",
 			  clock_mono_ms() + 2000);
 	} else if (strncmp(in.p, "GET /interim ", 13) == 0) {
 		raw_sends(fd, "HTTP/1.1 100 Continue\r\nX-Interim: yes\r\n\r\n"
-			      "HTTP/1.1 201 Created\r\nX-Final: yes\r\nContent-Length: 2\r\n\r\nok",
+			      "HTTP/1.1 201 Created\r\nX-Final: yes\r\nConnection: close\r\n"
+			      "Content-Length: 2\r\n\r\nok",
 			  clock_mono_ms() + 2000);
 	}
-	raw_wait_closed(fd, clock_mono_ms() + 2000);
+	/* One request per connection: the fd is closed on return, and libcurl, which would
+	 * otherwise reuse it, sees "Connection: close" in every answer. */
 out:
 	cbuf_free(&in);
 }
@@ -90,8 +95,14 @@ static int fx_setup(void **state, tcpsrv_handler h)
 		return -1;
 	f->srv = tcpsrv_start(h, NULL);
 	f->c = http_client_new(NULL);
-	if (!f->srv || !f->c)
+	*state = f;
+	if (!f->srv || !f->c) {
+		http_client_free(f->c);
+		tcpsrv_stop(f->srv);
+		free(f);
+		*state = NULL;
 		return -1;
+	}
 	snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%d", tcpsrv_port(f->srv));
 	*state = f;
 	return 0;

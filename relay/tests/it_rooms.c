@@ -295,6 +295,85 @@ static void test_post_check_order(void **state)
 	http_resp_free(&r);
 }
 
+/* ROOM-POST-6..9, ROOM-6, ROOM-13/14 with a registered identity: a validly signed post with
+ * signed_only:true locks the room and broadcasts {"type":"locked"} before its message; then
+ * unsigned posts get the exact 403 (CLIENT-5). */
+static void test_locked_room(void **state)
+{
+	struct crypto_identity alice, upper;
+	struct http_resp r;
+	struct it_msg m[2];
+	char url[256];
+	it_register(hc, &rp, "alice", &alice);
+	it_url(url, sizeof(url), &rp, "/api/rooms/LOCKED01/events");
+	struct sse_conn *sc = sse_open(url, NULL, NULL, 5000);
+	assert_non_null(sc);
+	struct sse_event_copy ev;
+	for (int i = 0; i < 2; i++) { /* ready, presence */
+		assert_int_equal(sse_next_event(sc, &ev, 5000), 1);
+		sse_event_copy_free(&ev);
+	}
+	char *b = it_signed_body(key, "locking", &alice, "LOCKED01", ",\"signed_only\":true,\"sender\":\"ignored\"", &m[0]);
+	m[0].t0 = clock_now_ms();
+	it_post(hc, &rp, "/api/rooms/LOCKED01/messages", b, &r);
+	m[0].t1 = clock_now_ms();
+	m[0].seq = it_post_answer(&r, m[0].id);
+	m[0].sj = "@alice";
+	http_resp_free(&r);
+	free(b);
+	/* SSE: locked, then the message (ROOM-POST-7) */
+	assert_int_equal(sse_next_event(sc, &ev, 5000), 1);
+	assert_string_equal(ev.data, "{\"type\":\"locked\"}");
+	assert_false(ev.has_id);
+	sse_event_copy_free(&ev);
+	assert_int_equal(sse_next_event(sc, &ev, 5000), 1);
+	it_msg_check(ev.data, ev.data_len, &m[0]);
+	sse_event_copy_free(&ev);
+	it_get(hc, &rp, "/api/rooms/LOCKED01/status", &r);
+	assert_non_null(strstr(r.body, ",\"signed_only\":true}"));
+	http_resp_free(&r);
+
+	/* ROOM-POST-8: unsigned posts, with or without signed_only, get the exact 403 */
+	static const char *const extra[] = {"", ",\"signed_only\":true", ",\"sender_handle\":\"alice\""};
+	for (int i = 0; i < 3; i++) {
+		b = it_sealed_body(key, "nope", extra[i], NULL);
+		it_post(hc, &rp, "/api/rooms/LOCKED01/messages", b, &r);
+		it_check(&r, 403, "{\"error\":\"signed_only: this room requires sender_sig from a registered @handle\"}", 0);
+		http_resp_free(&r);
+		free(b);
+	}
+	/* signed posts still pass; a second lock request broadcasts no second locked event;
+	 * ROOM-14: the label is "@" + lowercase(sender_handle) */
+	upper = alice;
+	snprintf(upper.handle, sizeof(upper.handle), "ALICE");
+	b = it_signed_body(key, "again", &upper, "LOCKED01", ",\"signed_only\":true", &m[1]);
+	m[1].t0 = clock_now_ms();
+	it_post(hc, &rp, "/api/rooms/LOCKED01/messages", b, &r);
+	m[1].t1 = clock_now_ms();
+	m[1].seq = it_post_answer(&r, m[1].id);
+	m[1].sj = "@alice";
+	assert_int_equal(m[1].seq, m[0].seq + 1);
+	http_resp_free(&r);
+	/* SIG-7: the very same signed body again is a replay -> 401 */
+	it_post(hc, &rp, "/api/rooms/LOCKED01/messages", b, &r);
+	it_check(&r, 401, "{\"error\":\"bad sender_sig\"}", 0);
+	http_resp_free(&r);
+	free(b);
+	assert_int_equal(sse_next_event(sc, &ev, 5000), 1);
+	it_msg_check(ev.data, ev.data_len, &m[1]);
+	sse_event_copy_free(&ev);
+	/* transcript: both signed messages, verified */
+	it_get(hc, &rp, "/api/rooms/LOCKED01/transcript", &r);
+	struct it_msg *w[2] = {&m[0], &m[1]};
+	char tail[128];
+	snprintf(tail, sizeof(tail), ",\"last_seq\":%lld,\"count\":2,\"exists\":true}", (long long)m[1].seq);
+	it_page_check(r.body, "{\"messages\":[", w, 2, tail);
+	http_resp_free(&r);
+	it_msg_free(&m[0]);
+	it_msg_free(&m[1]);
+	sse_close(sc);
+}
+
 /* ROOM-POST-3 / RL-2 / RL-3, with small buckets that do not refill during the test. */
 static void test_post_rate_limits(void **state)
 {
@@ -849,6 +928,7 @@ int main(void)
 		cmocka_unit_test(test_post_bad_room_id),
 		cmocka_unit_test(test_post_bad_message),
 		cmocka_unit_test(test_post_check_order),
+		cmocka_unit_test(test_locked_room),
 		cmocka_unit_test(test_post_rate_limits),
 		cmocka_unit_test(test_room_cap),
 		cmocka_unit_test(test_byte_fuse),

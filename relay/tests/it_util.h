@@ -28,6 +28,9 @@
 
 #include "client/http.h"
 #include "crypto/envelope.h"
+#include "crypto/identity.h"
+#include "crypto/ids.h"
+#include "crypto/sigstr.h"
 #include "proto/clock.h"
 #include "testkit/relayproc.h"
 
@@ -256,6 +259,7 @@ struct it_msg {
 	int64_t t0, t1;          /* wall clock just before / after the POST */
 	const char *sj;          /* expected JSON-escaped label; NULL = "agent" (ROOM-14) */
 	const char *tail;        /* expected optional members (",\"ttl_ms\":30000"); NULL = "" */
+	bool verified;           /* expected sender_verified (signed messages) */
 };
 
 static inline void it_msg_free(struct it_msg *m)
@@ -279,6 +283,7 @@ static inline char *it_sealed_body(const unsigned char key[32], const char *plai
 	assert_non_null(body);
 	snprintf(body, cap, "{\"ciphertext\":\"%s\",\"nonce\":\"%s\"%s}", ct, nonce, extra);
 	if (m) {
+		memset(m, 0, sizeof(*m));
 		m->ct = ct;
 		memcpy(m->nonce, nonce, sizeof(nonce));
 		m->plain = strdup(plain);
@@ -354,9 +359,10 @@ static inline void it_msg_check(const char *got, size_t got_len, const struct it
 	char *want = malloc(cap);
 	assert_non_null(want);
 	snprintf(want, cap,
-		 "{\"type\":\"message\",\"seq\":%lld,\"id\":\"%s\",\"sender\":\"%s\",\"sender_verified\":false,"
+		 "{\"type\":\"message\",\"seq\":%lld,\"id\":\"%s\",\"sender\":\"%s\",\"sender_verified\":%s,"
 		 "\"ciphertext\":\"%s\",\"nonce\":\"%s\",\"ts\":%lld%s}",
-		 (long long)m->seq, m->id, sender_json, m->ct, m->nonce, (long long)t, tail);
+		 (long long)m->seq, m->id, sender_json, m->verified ? "true" : "false", m->ct, m->nonce,
+		 (long long)t, tail);
 	if (got_len != strlen(want) || memcmp(got, want, got_len) != 0)
 		fail_msg("relayed message differs\n got: %.600s\nwant: %.600s", got, want);
 	free(want);
@@ -433,6 +439,61 @@ static inline void it_page_check(const char *body, const char *prefix, struct it
 		fail_msg("tail differs\n got: %s\nwant: %s", t, tail);
 	free(el);
 	free(len);
+}
+
+/* ---- identities and signed room messages (§10.1, §11.3) ----------------------------------- */
+
+/* Register a fresh identity for handle (POST /api/identity/register, SIG-1); asserts 201. */
+static inline void it_register(struct http_client *hc, const struct relay_proc *rp, const char *handle,
+			       struct crypto_identity *id)
+{
+	char msg[512], sig[89], body[1024];
+	struct http_resp r;
+	assert_int_equal(crypto_identity_new(id, handle), 0);
+	int64_t ts = clock_now_ms();
+	int n = sigstr_register(msg, sizeof(msg), handle, strlen(handle), ts, id->box_pub_b64, 44, id->sign_pub_b64, 44);
+	assert_true(n > 0);
+	assert_int_equal(crypto_sign_b64(id, msg, (size_t)n, sig), 0);
+	snprintf(body, sizeof(body),
+		 "{\"handle\":\"%s\",\"box_pub\":\"%s\",\"sign_pub\":\"%s\",\"register_ts\":%lld,\"register_sig\":\"%s\"}",
+		 handle, id->box_pub_b64, id->sign_pub_b64, (long long)ts, sig);
+	it_post(hc, rp, "/api/identity/register", body, &r);
+	if (r.status != 201)
+		fail_msg("register %s: %ld %s", handle, r.status, r.body);
+	http_resp_free(&r);
+}
+
+/* A sealed message signed by id for room (SIG-3): {"ciphertext","nonce","sender_handle",
+ * "sender_ts","sender_nonce","sender_sig"<extra>}. *m (may be NULL) as it_sealed_body, with
+ * the label "@handle" and verified set. */
+static inline char *it_signed_body(const unsigned char key[32], const char *plain, const struct crypto_identity *id,
+				   const char *room, const char *extra, struct it_msg *m)
+{
+	char *ct, nonce[33], sn[25], msg[512], sig[89];
+	if (env_room_seal(key, plain, strlen(plain), &ct, nonce) != 0)
+		fail_msg("env_room_seal failed");
+	crypto_random_nonce_b64url(sn);
+	int64_t ts = clock_now_ms();
+	int n = sigstr_room_msg(msg, sizeof(msg), room, ts, sn, strlen(sn), ct, strlen(ct));
+	assert_true(n > 0);
+	assert_int_equal(crypto_sign_b64(id, msg, (size_t)n, sig), 0);
+	size_t cap = strlen(ct) + strlen(extra) + 400;
+	char *body = malloc(cap);
+	assert_non_null(body);
+	snprintf(body, cap,
+		 "{\"ciphertext\":\"%s\",\"nonce\":\"%s\",\"sender_handle\":\"%s\",\"sender_ts\":%lld,"
+		 "\"sender_nonce\":\"%s\",\"sender_sig\":\"%s\"%s}",
+		 ct, nonce, id->handle, (long long)ts, sn, sig, extra);
+	if (m) {
+		memset(m, 0, sizeof(*m));
+		m->ct = ct;
+		memcpy(m->nonce, nonce, sizeof(nonce));
+		m->plain = strdup(plain);
+		m->verified = true;
+	} else {
+		free(ct);
+	}
+	return body;
 }
 
 /* ---- a request in a thread of its own (parked waits) --------------------------------------- */

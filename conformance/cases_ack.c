@@ -1,7 +1,0 @@
-#include <stddef.h>
-
-#include "conform.h"
-
-const struct conf_case conf_cases_ack[] = {
-	{ NULL, NULL, CONF_MUST, 0, NULL, NULL },
-};

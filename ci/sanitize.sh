@@ -5,7 +5,7 @@
 #   ci/sanitize.sh address    ASan + UBSan into build-asan (leaks detected, UB is fatal)
 #   ci/sanitize.sh thread     TSan into build-tsan (ci/tsan.supp: civetweb/libcurl frames only)
 #
-# Configures with -DSEALROOM_SANITIZE=<kind> -DSEALROOM_WERROR=ON, builds everything, runs
+# Configures with -DSEALROOM_SANITIZE=<kind>, builds everything, runs
 # ctest (the integration tests start the sanitized relay binary, so the relay is checked
 # too). Prints one line per test (ctest's own) and a summary line
 # "sanitize <kind>: N tests, N failed"; exits non-zero on any failure or sanitizer report.
@@ -36,11 +36,14 @@ export LSAN_OPTIONS="print_suppressions=0"
 export TSAN_OPTIONS="second_deadlock_stack=1:halt_on_error=1:history_size=4:suppressions=$root/ci/tsan.supp:print_suppressions=0"
 
 echo "sanitize $kind: configure $dir"
-cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEALROOM_WERROR=ON \
+# No -Werror here: the -Werror gate is the normal build (stage "build" of ci/test.sh), and
+# sanitizer instrumentation changes what GCC's flow-based warnings (-Wformat-truncation,
+# -Wstringop-*) can prove, so the same code can warn here and not there. Warnings are shown.
+cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEALROOM_WERROR=OFF \
 	-DSEALROOM_SANITIZE="$kind" >/dev/null
 echo "sanitize $kind: build"
 set +e
-cmake --build "$dir" -j"$jobs" 2>&1 | grep -Ev '^\[ *[0-9]+%\] (Building|Linking|Built)|^Scanning|^Consolidate'
+cmake --build "$dir" -j"$jobs" 2>&1 | grep -Ev '^\[ *[0-9]+%\] (Building|Linking|Built|Embedding)|^Scanning|^Consolidate'
 st=${PIPESTATUS[0]}
 set -e
 if [ "$st" -ne 0 ]; then

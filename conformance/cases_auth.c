@@ -165,34 +165,33 @@ static void c_fields(struct conf_run *r)
 {
 	struct fixture f;
 	char h[500], n[25], good[400], *sig;
-	int64_t now = clock_now_ms();
 
 	if (!setup(r, &f))
 		return;
 	expect_401(r, f.target, NULL, 0, "AUTH-6: no Authorization header → 401");
 	nonce(n);
-	header(good, sizeof(good), &f.bob, "GET", f.target, now, n, "SafeBot");
+	header(good, sizeof(good), &f.bob, "GET", f.target, clock_now_ms(), n, "SafeBot");
 	sig = strstr(good, "sig=") + 4;
 	snprintf(h, sizeof(h), "Authorization: SafeBot ts=0,n=%s,sig=%s", n, sig);
 	expect_401(r, f.target, h, 0, "AUTH-3: ts 0 fails");
 	snprintf(h, sizeof(h), "Authorization: SafeBot ts=abc,n=%s,sig=%s", n, sig);
 	expect_401(r, f.target, h, 0, "AUTH-3: ts NaN fails");
-	snprintf(h, sizeof(h), "Authorization: SafeBot ts=%lld,n=%s,sig=", (long long)now, n);
+	snprintf(h, sizeof(h), "Authorization: SafeBot ts=%lld,n=%s,sig=", (long long)clock_now_ms(), n);
 	expect_401(r, f.target, h, 0, "AUTH-3: an empty sig fails");
-	snprintf(h, sizeof(h), "Authorization: SafeBot ts=%lld,sig=%s", (long long)now, sig);
+	snprintf(h, sizeof(h), "Authorization: SafeBot ts=%lld,sig=%s", (long long)clock_now_ms(), sig);
 	expect_401(r, f.target, h, 0, "AUTH-3: a missing n fails");
-	header(h, sizeof(h), &f.bob, "GET", f.target, now, "short-nonce-15c", "SafeBot");
+	header(h, sizeof(h), &f.bob, "GET", f.target, clock_now_ms(), "short-nonce-15c", "SafeBot");
 	expect_401(r, f.target, h, 0, "AUTH-3/VAL-6: a 15-character nonce fails");
-	header(h, sizeof(h), &f.bob, "GET", f.target, now, "bad!nonce!characters", "SafeBot");
+	header(h, sizeof(h), &f.bob, "GET", f.target, clock_now_ms(), "bad!nonce!characters", "SafeBot");
 	expect_401(r, f.target, h, 0, "AUTH-3/VAL-6: a nonce outside A-Za-z0-9+/=_- fails");
 	nonce(n);
-	header(h, sizeof(h), &f.bob, "GET", f.target, now - 61000, n, "SafeBot");
+	header(h, sizeof(h), &f.bob, "GET", f.target, clock_now_ms() - 61000, n, "SafeBot");
 	expect_401(r, f.target, h, 0, "AUTH-3/VAL-7: ts 61 s in the past fails");
 	nonce(n);
-	header(h, sizeof(h), &f.bob, "GET", f.target, now + 61000, n, "SafeBot");
+	header(h, sizeof(h), &f.bob, "GET", f.target, clock_now_ms() + 61000, n, "SafeBot");
 	expect_401(r, f.target, h, 0, "AUTH-3/VAL-7: ts 61 s in the future fails");
 	nonce(n);
-	header(h, sizeof(h), &f.bob, "GET", f.target, now - 50000, n, "SafeBot");
+	header(h, sizeof(h), &f.bob, "GET", f.target, clock_now_ms() - 50000, n, "SafeBot");
 	conf_check(r, try_auth(r, "GET", f.target, h, NULL) == 200, 0,
 		   "VAL-7: ts 50 s in the past is within the skew");
 }

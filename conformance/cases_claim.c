@@ -153,7 +153,8 @@ static void c_flow(struct conf_run *r)
 	txt = conf_jprint(j);
 	conf_got(r, "%ld %.300s", st, txt ? txt : "");
 	free(txt);
-	conf_check(r, st == 200 && strcmp(conf_keys(j, keys, sizeof(keys)), "ok,claim_id,message,cursor,last_seq") == 0 &&
+	conf_keys(j, keys, sizeof(keys));
+	conf_check(r, st == 200 && strcmp(keys, "ok,claim_id,message,cursor,last_seq") == 0 &&
 			      conf_is_uuid(conf_jstr(j, "claim_id")) && conf_jint(m, "seq", -1) == s1 &&
 			      conf_jint(j, "cursor", -1) == s1 - 1 && conf_jint(j, "last_seq", -1) == s4,
 		   0, "CLAIM-5/CLAIM-2: {\"ok\":true,\"claim_id\",\"message\",\"cursor\",\"last_seq\"} "
@@ -264,6 +265,11 @@ static void c_park(struct conf_run *r)
 		 target, r->ip[0] ? "X-Forwarded-For: " : "", r->ip, r->ip[0] ? "\r\n" : "", h,
 		 strlen(body), body);
 	raw_sends(fd, extra, conf_now() + conf_ms(r, 5000));
+	if (!conf_check(r, conf_raw_parked(fd, conf_ms(r, 300)), 0,
+			"CLAIM-6: with nothing claimable the claim parks")) {
+		close(fd);
+		return;
+	}
 	s1 = conf_post_msg(r, &room, "wake", ",\"sender\":\"other\"", NULL);
 	conf_sent(r, "claim parked (own message only), then a message from another sender");
 	if (s1 > 0 && conf_raw_read(fd, conf_ms(r, 5000), &rr) == 0) {

@@ -105,8 +105,8 @@ static void c_register_ok(struct conf_run *r)
 		conf_check(r, resp.status == 200 &&
 				      strcmp(conf_keys(resp.json, keys, sizeof(keys)),
 					     "handle,box_pub,sign_pub,registered_at,meta") == 0 &&
-				      strcmp(conf_jstr(resp.json, "box_pub") ? conf_jstr(resp.json, "box_pub") : "", id.box_pub_b64) == 0 &&
-				      strcmp(conf_jstr(resp.json, "sign_pub") ? conf_jstr(resp.json, "sign_pub") : "", id.sign_pub_b64) == 0 &&
+				      conf_jeq(resp.json, "box_pub", id.box_pub_b64) &&
+				      conf_jeq(resp.json, "sign_pub", id.sign_pub_b64) &&
 				      conf_jint(resp.json, "registered_at", -2) == at && cJSON_IsObject(meta) &&
 				      cJSON_GetArraySize(meta) == 0,
 			   0, "ID-GET-2: 200 {handle,box_pub,sign_pub,registered_at,meta:{}} with the keys "

@@ -10,6 +10,7 @@
 
 static bool loopback_or_info(struct conf_run *r)
 {
+	r->expect_refusals = true;
 	if (!conf_base_is_loopback(r->ctx) || !r->ctx->o.use_xff) {
 		conf_info(r, "not observable: X-Forwarded-For counts only from a loopback peer "
 			     "(IP-1); run the runner on the relay's host with --base http://127.0.0.1:PORT");

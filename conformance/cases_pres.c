@@ -184,19 +184,28 @@ static void c_last_seen(struct conf_run *r)
 		   0, "PRES-4: last_seen is the last inbound WS frame / the last /listening");
 	cJSON_Delete(pres);
 	send_str(w, "{\"type\":\"listening\"}");
-	cJSON_Delete(conf_ws_until(w, "presence", conf_ms(r, 1000), NULL));
-	listening(r, room, "{\"name\":\"trigger\"}");
-	pres = obs ? conf_sse_until(obs, "presence", conf_ms(r, 5000), NULL) : NULL;
-	while (pres && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(pres, "participants")) < 3) {
-		cJSON_Delete(pres);
-		pres = conf_sse_until(obs, "presence", conf_ms(r, 5000), NULL);
-	}
-	ws_ago = -1;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(pres, "participants")) {
-		const char *n = conf_jstr(it, "name");
+	/* The frame gets no answer, so poll: trigger presence broadcasts until the WS entry shows
+	 * the refreshed last_seen, or a deadline well below the 1.5 s it had aged. */
+	{
+		int64_t deadline = conf_now() + conf_ms(r, 800);
+		int k = 0;
 
-		if (n && !strcmp(n, "idler"))
-			ws_ago = conf_jint(it, "last_seen_ms_ago", -1);
+		ws_ago = -1;
+		while (conf_now() < deadline && (ws_ago < 0 || ws_ago >= 1000)) {
+			char body[64];
+
+			snprintf(body, sizeof(body), "{\"name\":\"trigger%d\"}", k++);
+			listening(r, room, body);
+			pres = obs ? conf_sse_until(obs, "presence", conf_ms(r, 5000), NULL) : NULL;
+			cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(pres, "participants")) {
+				const char *n = conf_jstr(it, "name");
+
+				if (n && !strcmp(n, "idler"))
+					ws_ago = conf_jint(it, "last_seen_ms_ago", -1);
+			}
+			cJSON_Delete(pres);
+			pres = NULL;
+		}
 	}
 	conf_got(r, "after a WS listening frame: %lld ms ago", (long long)ws_ago);
 	conf_check(r, ws_ago >= 0 && ws_ago < 1000, 0,
@@ -211,7 +220,7 @@ const struct conf_case conf_cases_pres[] = {
 	  "presence events and participant entries: keys, order, distinct names", c_shape },
 	{ "pres.triggers", "PRES-1", CONF_MUST, 0,
 	  "messages and WS listening frames broadcast no presence", c_triggers },
-	{ "pres.last-seen", "PRES-4 WS-9", CONF_MUST, 0,
+	{ "pres.last-seen", "PRES-4 WS-9", CONF_MUST, CF_SLOW,
 	  "last_seen of WS subscribers and heartbeats", c_last_seen },
 	{ NULL, NULL, CONF_MUST, 0, NULL, NULL },
 };

@@ -668,6 +668,10 @@ static void c_wake(struct conf_run *r)
 	fd = conf_raw_park(r, "GET", target, NULL, NULL);
 	if (fd < 0)
 		return;
+	if (!conf_check(r, conf_raw_parked(fd, conf_ms(r, 300)), 0, "ROOM-WAIT-3: the wait parks")) {
+		close(fd);
+		return;
+	}
 	{
 		/* A presence broadcast (/listening) must not resolve it. */
 		struct conf_resp resp;
@@ -777,6 +781,7 @@ static void c_room_cap(struct conf_run *r)
 			     "ROOMS_MAX=N");
 		return;
 	}
+	r->expect_refusals = true;
 	subs = calloc((size_t)N, sizeof(*subs));
 	rooms = calloc((size_t)N, sizeof(*rooms));
 	if (!subs || !rooms)

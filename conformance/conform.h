@@ -122,6 +122,7 @@ struct conf_run {
 	char last_sent[400];
 	char last_got[400];
 	long req_timeout_ms;		/* conf_req timeout; 0: 20 s scaled */
+	bool expect_refusals;		/* conf_sse does not wait out a per-IP stream cap */
 	int64_t t0_ms;
 	int64_t dur_ms;
 	int checks, failed;
@@ -206,6 +207,14 @@ void conf_got(struct conf_run *r, const char *fmt, ...) __attribute__((format(pr
 /* A fresh fake client IP ("10.X.Y.Z", never loopback) for cases needing several. */
 void conf_fresh_ip(struct conf_run *r, char out[48]);
 
+/* Continue as another client: a fresh XFF IP, or the next --source-ips address. False when
+ * neither is available (all requests then share one client IP). */
+bool conf_new_client(struct conf_run *r);
+
+/* Without per-case client IPs the shared buckets may be partly drained by earlier cases:
+ * wait until they are full again (cap/refill seconds). A no-op with per-case IPs. */
+void conf_settle_buckets(struct conf_run *r);
+
 /* A fresh random room id: "CF" + 10 characters of the CRYPTO-1 alphabet. */
 void conf_room_id(char out[16]);
 
@@ -261,6 +270,8 @@ const char *conf_keys(const cJSON *obj, char *buf, size_t cap);
 int64_t conf_jint(const cJSON *o, const char *key, int64_t dflt);
 const char *conf_jstr(const cJSON *o, const char *key);
 bool conf_jhas(const cJSON *o, const char *key);
+/* True iff o[key] is a string equal to want. */
+bool conf_jeq(const cJSON *o, const char *key, const char *want);
 /* The string printed compactly (caller frees), or NULL. */
 char *conf_jprint(const cJSON *v);
 
@@ -343,7 +354,10 @@ int64_t conf_dm_send(struct conf_run *r, const struct crypto_identity *to,
 /* ---- streams ---- */
 
 /* Open an SSE stream to base + target with the run's client IP header; NULL on a transport
- * failure (recorded). */
+ * failure (recorded). Without per-case client IPs, streams that earlier cases closed count
+ * against the shared per-IP cap until the relay notices (at its next keepalive, SSE-11): a
+ * 429 stream-cap answer is then retried for up to a keepalive period, unless the case set
+ * r->expect_refusals (cap cases). */
 struct sse_conn *conf_sse(struct conf_run *r, const char *target, const char *const *hdrs);
 
 /* Next non-comment event within timeout_ms, parsed as JSON into *out (caller deletes).
@@ -371,13 +385,26 @@ cJSON *conf_ws_until(struct ws_conn *ws, const char *type, long timeout_ms, int 
  * many long-polls). -1 on failure (recorded). */
 int conf_raw_connect(struct conf_run *r);
 
+struct raw_resp;
+
 /* Send "GET target HTTP/1.1" with the run's IP (or ip when not NULL) on a new raw connection
  * and return the fd without reading (a parked long-poll); -1 on failure. */
 int conf_raw_park(struct conf_run *r, const char *method, const char *target, const char *ip,
 		  const char *extra_headers);
 
+/* True iff nothing arrives on fd within ms and it stays open: a request sent on it is
+ * parked (an immediate answer would arrive within a few ms). A negative check over a window:
+ * the only way to see that a long-poll has parked from outside. Bytes that do arrive are
+ * kept for conf_raw_read. */
+bool conf_raw_parked(int fd, long ms);
+
+/* Watch n parked raw requests for ms: every fd that receives a response within the window
+ * is read; answered[i] is set, and the first answer is kept in *first (raw_resp_free) when
+ * first is not NULL. Returns how many were answered. Used for cap checks, where which of
+ * several concurrent requests is refused is not ordered, but how many is. */
+int conf_raw_answers(const int *fds, int n, long ms, bool *answered, struct raw_resp *first);
+
 /* Read one response on a raw fd within timeout_ms; 0 or -1. */
-struct raw_resp;
 int conf_raw_read(int fd, long timeout_ms, struct raw_resp *out);
 
 /* Send len raw bytes on a new connection and read one response within timeout_ms (head: the

@@ -93,7 +93,7 @@ static inline const char *fz_rest(struct fz *f, size_t *len)
  * so ASan catches any read past the terminator. */
 static inline char *fz_strdup(const char *s, size_t len)
 {
-	char *c = malloc(len + 1);
+	char *c = len < SIZE_MAX ? malloc(len + 1) : NULL;
 	if (!c)
 		abort();
 	if (len)

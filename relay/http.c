@@ -566,6 +566,9 @@ int http_start(struct relay *relay)
 		"enable_websocket_ping_pong", "no",
 		"websocket_timeout_ms", "3600000",
 		"listen_backlog", "1024",
+		"access_control_allow_origin", "",   /* HTTP-9: no CORS, and OPTIONS is ours (405) */
+		"access_control_allow_methods", "",
+		"access_control_allow_headers", "",
 		NULL,
 	};
 	struct mg_callbacks cb;

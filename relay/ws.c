@@ -423,6 +423,9 @@ static void on_close(const struct mg_connection *c, void *cbdata)
 
 void ws_register(struct relay *relay)
 {
-	mg_set_websocket_handler((struct mg_context *)relay->ctx, "/api/rooms", on_connect, on_ready, on_data,
-				 on_close, relay);
+	/* WS-3: no subprotocol. Without an explicit empty list civetweb echoes one the client
+	 * offered. */
+	static struct mg_websocket_subprotocols none = {0, NULL};
+	mg_set_websocket_handler_with_subprotocols((struct mg_context *)relay->ctx, "/api/rooms", &none, on_connect,
+						   on_ready, on_data, on_close, relay);
 }

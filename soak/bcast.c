@@ -84,7 +84,8 @@ int bcast_run(struct result *r, const struct soak_opts *o, const struct bcast_pa
 		usleep(2000);
 	}
 	if (fleet_ready(fl) != subs) {
-		result_fail(r, "only %u of %u subscribers got ready (SSE-8)", fleet_ready(fl), subs);
+		result_fail(r, "only %u of %u subscribers got ready (SSE-8)", fleet_ready(fl),
+			    subs);
 		goto stop;
 	}
 

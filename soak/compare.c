@@ -196,7 +196,8 @@ int compare_results(const cJSON *base, const cJSON *neu, const struct compare_op
 		return -1;
 	}
 	if (strcmp(sb->valuestring, sn->valuestring) != 0) {
-		fprintf(out, "not comparable: scenario %s vs %s\n", sb->valuestring, sn->valuestring);
+		fprintf(out, "not comparable: scenario %s vs %s\n", sb->valuestring,
+			sn->valuestring);
 		return -1;
 	}
 	exact = json_bool(base, "exact_counts", true) && json_bool(neu, "exact_counts", true);
@@ -226,7 +227,8 @@ int compare_results(const cJSON *base, const cJSON *neu, const struct compare_op
 			continue;
 		if (!n) {
 			if (c != M_INFO) {
-				fprintf(out, "  %-36s %14.3f %14s %9s  REGRESSION (missing)\n", b->path,
+				fprintf(out, "  %-36s %14.3f %14s %9s  REGRESSION (missing)\n",
+					b->path,
 					b->v, "-", "");
 				regressions++;
 			}
@@ -234,7 +236,8 @@ int compare_results(const cJSON *base, const cJSON *neu, const struct compare_op
 		}
 		differs = b->v != n->v;
 		if (b->v != 0)
-			snprintf(change, sizeof(change), "%+.1f%%", (n->v - b->v) / fabs(b->v) * 100);
+			snprintf(change, sizeof(change), "%+.1f%%",
+				 (n->v - b->v) / fabs(b->v) * 100);
 		else if (differs)
 			snprintf(change, sizeof(change), "new");
 		switch (c) {
@@ -247,7 +250,8 @@ int compare_results(const cJSON *base, const cJSON *neu, const struct compare_op
 				verdict = "better";
 			break;
 		case M_LOWER_LAT:
-			bad = n->v > b->v * (1 + co->tolerance) && n->v - b->v > co->latency_floor_ms;
+			bad = n->v > b->v * (1 + co->tolerance) &&
+			      n->v - b->v > co->latency_floor_ms;
 			if (!bad && n->v < b->v * (1 - co->tolerance) &&
 			    b->v - n->v > co->latency_floor_ms)
 				verdict = "better";
@@ -263,14 +267,16 @@ int compare_results(const cJSON *base, const cJSON *neu, const struct compare_op
 		if (!co->all && !bad && !differs)
 			continue;
 		if (c == M_INFO)
-			fprintf(out, "  %-36s %14.3f %14.3f %9s  info\n", b->path, b->v, n->v, change);
+			fprintf(out, "  %-36s %14.3f %14.3f %9s  info\n", b->path, b->v, n->v,
+				change);
 		else
 			fprintf(out, "  %-36s %14.3f %14.3f %9s  %s (%s)\n", b->path, b->v, n->v,
 				change, verdict, class_name(c));
 	}
 	for (size_t i = 0; i < ln.n; i++) {
 		if (classify(ln.m[i].path, exact) != M_SKIP && !mlist_find(&lb, ln.m[i].path))
-			fprintf(out, "  %-36s %14s %14.3f %9s  info (new metric)\n", ln.m[i].path, "-",
+			fprintf(out, "  %-36s %14s %14.3f %9s  info (new metric)\n",
+				ln.m[i].path, "-",
 				ln.m[i].v, "");
 	}
 	fprintf(out, "  %d regression%s\n", regressions, regressions == 1 ? "" : "s");
@@ -382,18 +388,20 @@ int sc_compare(int argc, char **argv)
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			printf("Usage: sealroom-soak compare BASE.json NEW.json [--tolerance F]\n"
 			       "                    [--latency-floor-ms MS] [--all]\n\n"
-			       "Compare two --json results of the same scenario (either may be a bundle\n"
-			       "written by `sealroom-soak bundle`) and print the\n"
-			       "differences. A regression: any exact count differs (counts.*, latency\n"
-			       "sample counts; for duration-bound runs only the counts that must be\n"
-			       "zero), throughput.* below base * (1 - F), latency p50/p90/p99/mean above\n"
-			       "base * (1 + F) by more than the floor, a gated metric gone, or ok=false.\n"
+			       "Compare two --json results of the same scenario (either may be a\n"
+			       "bundle written by `sealroom-soak bundle`) and print the\n"
+			       "differences. A regression: any exact count differs (counts.*,\n"
+			       "latency sample counts; for duration-bound runs only the counts\n"
+			       "that must be zero), throughput.* below base * (1 - F), latency\n"
+			       "p50/p90/p99/mean above base * (1 + F) by more than the floor, a\n"
+			       "gated metric gone, or ok=false.\n"
 			       "p99.9, max, duration, relay CPU and RSS are shown as info.\n\n"
 			       "  --tolerance F         relative tolerance (default 0.10)\n"
-			       "  --latency-floor-ms MS ignore latency increases below MS (default 0.05)\n"
+			       "  --latency-floor-ms MS ignore latency increases below MS\n"
+			       "                        (default 0.05)\n"
 			       "  --all                 list unchanged metrics too\n\n"
-			       "Exit status: 0 no regression, 1 regression, 2 usage error or files not\n"
-			       "comparable.\n");
+			       "Exit status: 0 no regression, 1 regression, 2 usage error or\n"
+			       "files not comparable.\n");
 			return SOAK_EXIT_OK;
 		}
 		if (strncmp(a, "--tolerance", 11) == 0 && (a[11] == '=' || !a[11])) {
@@ -408,7 +416,8 @@ int sc_compare(int argc, char **argv)
 		} else if (strcmp(a, "--all") == 0) {
 			co.all = true;
 		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "sealroom-soak compare: unknown flag '%s' (try --help)\n", a);
+			fprintf(stderr, "sealroom-soak compare: unknown flag '%s' (try --help)\n",
+				a);
 			return SOAK_EXIT_USAGE;
 		} else if (nf < 2) {
 			files[nf++] = a;
@@ -418,7 +427,8 @@ int sc_compare(int argc, char **argv)
 		}
 	}
 	if (nf != 2) {
-		fprintf(stderr, "Usage: sealroom-soak compare BASE.json NEW.json [--tolerance F]\n");
+		fprintf(stderr,
+			"Usage: sealroom-soak compare BASE.json NEW.json [--tolerance F]\n");
 		return SOAK_EXIT_USAGE;
 	}
 	b = load_json(files[0]);
@@ -438,18 +448,93 @@ int sc_compare(int argc, char **argv)
 	return rc > 0 ? SOAK_EXIT_FAIL : SOAK_EXIT_OK;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Replace every numeric leaf of dst by the median of it and the same leaf of the others. */
+static void median_into(cJSON *dst, cJSON *const *others, int k, double *scratch)
+{
+	cJSON *c;
+
+	cJSON_ArrayForEach(c, dst)
+	{
+		int n = 0;
+
+		if (!c->string)
+			continue;
+		if (cJSON_IsObject(c)) {
+			cJSON **sub = malloc((size_t)k * sizeof(cJSON *));
+
+			if (!sub)
+				continue;
+			for (int i = 0; i < k; i++)
+				sub[i] = others[i] ? cJSON_GetObjectItemCaseSensitive(others[i],
+										      c->string)
+						   : NULL;
+			median_into(c, sub, k, scratch);
+			free(sub);
+			continue;
+		}
+		if (!cJSON_IsNumber(c))
+			continue;
+		scratch[n++] = c->valuedouble;
+		for (int i = 0; i < k; i++) {
+			const cJSON *o = others[i] ? cJSON_GetObjectItemCaseSensitive(others[i],
+										      c->string)
+						   : NULL;
+
+			if (cJSON_IsNumber(o))
+				scratch[n++] = o->valuedouble;
+		}
+		double med;
+
+		qsort(scratch, (size_t)n, sizeof(double), cmp_double);
+		med = n % 2 ? scratch[n / 2] : (scratch[n / 2 - 1] + scratch[n / 2]) / 2;
+		cJSON_SetNumberValue(c, med);
+	}
+}
+
+cJSON *results_median(cJSON *const *runs, int k)
+{
+	cJSON *out = cJSON_Duplicate(runs[0], true);
+	double *scratch = malloc((size_t)k * sizeof(double));
+	bool ok = true;
+
+	if (!out || !scratch) {
+		cJSON_Delete(out);
+		free(scratch);
+		return NULL;
+	}
+	median_into(out, runs + 1, k - 1, scratch);
+	free(scratch);
+	for (int i = 0; i < k; i++)
+		ok = ok && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(runs[i], "ok"));
+	cJSON_DeleteItemFromObjectCaseSensitive(out, "ok");
+	cJSON_AddBoolToObject(out, "ok", ok);
+	cJSON_DeleteItemFromObjectCaseSensitive(out, "repeats");
+	cJSON_AddNumberToObject(out, "repeats", k);
+	return out;
+}
+
 int sc_bundle(int argc, char **argv)
 {
-	cJSON *out;
+	cJSON *out, **in;
 	char *text;
 	FILE *f;
 	bool bad;
+	int n;
 
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		printf("Usage: sealroom-soak bundle OUT.json IN.json...\n\n"
 		       "Write one JSON object holding every IN result under its name (--name,\n"
-		       "default the scenario)\n"
-		       "(keys sorted), e.g. soak/baseline.json. `compare` accepts bundles.\n\n"
+		       "default the scenario), keys sorted, e.g. soak/baseline.json. Results\n"
+		       "sharing a name are repeats: each number becomes its median over them,\n"
+		       "\"ok\" holds only if all were ok, and \"repeats\" counts them.\n"
+		       "`compare` accepts bundles.\n\n"
 		       "Exit status: 0 written, 1 an input was unreadable, 2 usage error.\n");
 		return SOAK_EXIT_OK;
 	}
@@ -457,24 +542,48 @@ int sc_bundle(int argc, char **argv)
 		fprintf(stderr, "Usage: sealroom-soak bundle OUT.json IN.json...\n");
 		return SOAK_EXIT_USAGE;
 	}
+	n = argc - 2;
 	out = cJSON_CreateObject();
-	if (!out)
+	in = calloc((size_t)n, sizeof(cJSON *));
+	if (!out || !in) {
+		cJSON_Delete(out);
+		free(in);
 		return SOAK_EXIT_FAIL;
-	for (int i = 2; i < argc; i++) {
-		cJSON *r = load_json(argv[i]);
-		char key[80];
-
-		if (!r || !is_result(r)) {
+	}
+	for (int i = 0; i < n; i++) {
+		in[i] = load_json(argv[2 + i]);
+		if (!in[i] || !is_result(in[i])) {
 			fprintf(stderr, "sealroom-soak bundle: %s is not a sealroom-soak result\n",
-				argv[i]);
-			cJSON_Delete(r);
+				argv[2 + i]);
+			for (int j = 0; j <= i; j++)
+				cJSON_Delete(in[j]);
+			free(in);
 			cJSON_Delete(out);
 			return SOAK_EXIT_FAIL;
 		}
-		snprintf(key, sizeof(key), "%s", result_name(r));
-		cJSON_DeleteItemFromObjectCaseSensitive(out, key);
-		cJSON_AddItemToObject(out, key, r);
 	}
+	/* Results sharing a name are repeats of one benchmark: keep their medians. */
+	for (int i = 0; i < n; i++) {
+		cJSON **group, *merged;
+		int k = 0;
+
+		if (!in[i] || cJSON_GetObjectItemCaseSensitive(out, result_name(in[i])))
+			continue;
+		group = malloc((size_t)n * sizeof(cJSON *));
+		if (!group)
+			break;
+		for (int j = i; j < n; j++) {
+			if (strcmp(result_name(in[j]), result_name(in[i])) == 0)
+				group[k++] = in[j];
+		}
+		merged = k > 1 ? results_median(group, k) : cJSON_Duplicate(in[i], true);
+		if (merged)
+			cJSON_AddItemToObject(out, result_name(in[i]), merged);
+		free(group);
+	}
+	for (int i = 0; i < n; i++)
+		cJSON_Delete(in[i]);
+	free(in);
 	json_sort_keys(out);
 	text = cJSON_Print(out);
 	cJSON_Delete(out);
@@ -501,10 +610,11 @@ int sc_check(int argc, char **argv)
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		printf("Usage: sealroom-soak check FILE.json PATH=VALUE...\n\n"
 		       "Assert exact values in a --json result, e.g. counts.delivered=100\n"
-		       "counts.duplicated=0 ok=true (PATH is dotted; VALUE a number or true/false).\n"
+		       "counts.duplicated=0 ok=true (PATH is dotted; VALUE a number or\n"
+		       "true/false).\n"
 		       "For CI smoke tests: exact counts, never timings.\n\n"
-		       "Exit status: 0 every value matches, 1 a mismatch or a missing path, 2 usage\n"
-		       "error or unreadable file.\n");
+		       "Exit status: 0 every value matches, 1 a mismatch or a missing path,\n"
+		       "2 usage error or unreadable file.\n");
 		return SOAK_EXIT_OK;
 	}
 	if (argc < 3) {
@@ -525,7 +635,8 @@ int sc_check(int argc, char **argv)
 		double want;
 
 		if (!eq || eq == argv[i] || (size_t)(eq - argv[i]) >= sizeof(path)) {
-			fprintf(stderr, "sealroom-soak check: expected PATH=VALUE, got '%s'\n", argv[i]);
+			fprintf(stderr, "sealroom-soak check: expected PATH=VALUE, got '%s'\n",
+				argv[i]);
 			bad = -1;
 			break;
 		}
@@ -538,7 +649,8 @@ int sc_check(int argc, char **argv)
 		} else {
 			want = strtod(eq + 1, &end);
 			if (end == eq + 1 || *end) {
-				fprintf(stderr, "sealroom-soak check: bad value in '%s'\n", argv[i]);
+				fprintf(stderr, "sealroom-soak check: bad value in '%s'\n",
+					argv[i]);
 				bad = -1;
 				break;
 			}

@@ -45,4 +45,11 @@ int compare_any(const cJSON *base, const cJSON *neu, const struct compare_opts *
 int compare_results(const cJSON *base, const cJSON *neu, const struct compare_opts *co,
 		    FILE *out);
 
+/* Merge k >= 1 runs of the same scenario (repeats of a noisy benchmark): a deep copy of
+ * runs[0] in which every numeric leaf (arrays excepted) becomes the median of that leaf over
+ * the runs that have it (the mean of the middle two for an even count), "ok" is true only if
+ * every run was ok, and "repeats" is k. Returns NULL on allocation failure; the caller owns
+ * the result. */
+cJSON *results_median(cJSON *const *runs, int k);
+
 #endif

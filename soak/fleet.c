@@ -62,7 +62,8 @@ static void fleet_apply(struct fleet *f, struct sub *u, const struct rx_outcome 
 		f->t.decrypt_failed++;
 		return;
 	}
-	if (o->open != 0 || o->p.room != u->room || o->p.agent >= f->cfg.senders) {
+	if (o->open != 0 || o->p.room != u->room || o->p.agent >= f->cfg.senders ||
+	    o->p.agent % f->cfg.n_rooms != u->room) {
 		f->t.unexpected++;
 		return;
 	}
@@ -77,7 +78,8 @@ static void fleet_apply(struct fleet *f, struct sub *u, const struct rx_outcome 
 		}
 		f->t.verified++;
 	}
-	tr = track_note(&u->tr, o->p.agent, o->p.idx, o->seq);
+	/* The tracker covers this room's agents only: agent a is its (a / n_rooms)-th. */
+	tr = track_note(&u->tr, o->p.agent / f->cfg.n_rooms, o->p.idx, o->seq);
 	if (tr == TRACK_RANGE) {
 		f->t.unexpected++;
 		return;
@@ -204,9 +206,10 @@ static void fleet_on_close(void *pool_ud, struct sse_stream *s, void *stream_ud,
 		const char *body = sse_stream_body(s, &bl);
 
 		f->reported = true;
-		fprintf(stderr, "sealroom-soak: subscriber %u (room %s) ended: status %ld%s%s %.*s\n",
-			u->idx, f->cfg.room_ids[u->room], status, error ? ", " : "", error ? error : "",
-			(int)(bl > 200 ? 200 : bl), body);
+		fprintf(stderr,
+			"sealroom-soak: subscriber %u (room %s) ended: status %ld%s%s %.*s\n",
+			u->idx, f->cfg.room_ids[u->room], status, error ? ", " : "",
+			error ? error : "", (int)(bl > 200 ? 200 : bl), body);
 	}
 	if (status >= 300 || (status >= 100 && status < 200))
 		tally_reject(&f->t, status);
@@ -276,7 +279,8 @@ struct fleet *fleet_start(const struct fleet_cfg *cfg)
 		f->subs[i].idx = i;
 		f->subs[i].room = i % cfg->n_rooms;
 		f->subs[i].last_seq = -1;
-		if (track_init(&f->subs[i].tr, cfg->senders, cfg->per_sender) < 0)
+		if (track_init(&f->subs[i].tr, (cfg->senders + cfg->n_rooms - 1) / cfg->n_rooms,
+			       cfg->per_sender) < 0)
 			goto fail;
 	}
 	if (cfg->use_cache) {

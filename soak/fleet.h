@@ -5,7 +5,8 @@
  * at once (and optionally at a paced rate), so tens of thousands can be held without a
  * connect storm. Every message event is opened with the room key (CRYPTO-2) and its payload
  * checked: right room, right sender label (and sender_verified for signed runs), a tracked
- * (agent, index), first delivery or duplicate, in seq order (ROOM-23). A subscriber whose
+ * (agent, index) of an agent of that room (agent a posts to room a % n_rooms), first delivery
+ * or duplicate, in seq order (ROOM-23). A subscriber whose
  * stream ends after `ready` is resumed with ?after=<last seq> (SSE-6) and counted as a
  * reconnect; one that fails before `ready` counts as rejected (its HTTP status) or an error.
  *
@@ -28,13 +29,15 @@ struct fleet_cfg {
 	const char (*room_ids)[65];		/* n_rooms ids */
 	const unsigned char (*keys)[32];	/* n_rooms room keys */
 	uint32_t subs;				/* subscribers in total */
-	uint32_t senders, per_sender;		/* tracked grid per subscriber */
+	uint32_t senders, per_sender;		/* agents (agent a posts to room a % n_rooms)
+						 * and messages per agent */
 	const char (*labels)[72];		/* expected sender label per agent, or NULL */
 	bool expect_verified;			/* signed run: sender_verified must be true */
 	const struct srcips *ips;		/* subscriber i binds srcips_pick(ips, i) */
 	uint32_t connect_window;		/* streams connecting at once; 0 = 256 */
 	double connect_rate;			/* new streams per second; 0 = unpaced */
-	bool use_cache;				/* fan-out: reuse outcomes of identical events */
+	bool use_cache;				/* fan-out: reuse outcomes of identical
+						 * events */
 	long recv_buffer_bytes;			/* libcurl buffer per stream; 0 = 16 KiB */
 	long connect_timeout_ms;		/* 0 = 10 s */
 	struct latrec *lat;			/* delivery latency sink, or NULL */

@@ -20,7 +20,8 @@ static const struct subcmd subcmds[] = {
 	{ "dialogue", sc_dialogue, "T-turn two-agent dialogue over sse, ws, longpoll (200)" },
 	{ "rtt", sc_rtt, "single-pair round trip per transport (10,000 samples)" },
 	{ "dm", sc_dm, "S senders x D signed DMs to one inbox, verified (20 x 25)" },
-	{ "connections", sc_connections, "C SSE subscribers over R rooms, one broadcast (10,000/100)" },
+	{ "connections", sc_connections,
+	  "C SSE subscribers over R rooms, one broadcast (10,000/100)" },
 	{ "soak", sc_soak, "mixed long run: churning rooms and transports, drift per interval" },
 	{ "post", sc_post, "POST rate over C keep-alive connections, no subscribers (32)" },
 	{ "compare", sc_compare, "compare two --json results; exit 1 on a regression" },
@@ -31,8 +32,8 @@ static const struct subcmd subcmds[] = {
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: sealroom-soak SUBCOMMAND [flags]   (sealroom-soak SUBCOMMAND --help)\n\n"
-		   "Load and soak drivers for any sealroom-compatible relay (--base URL), with real\n"
-		   "sealed messages and signatures and exact delivery accounting.\n\n");
+		   "Load and soak drivers for any sealroom-compatible relay (--base URL),\n"
+		   "with real sealed messages and signatures and exact delivery accounting.\n\n");
 	for (size_t i = 0; i < sizeof(subcmds) / sizeof(subcmds[0]); i++)
 		fprintf(f, "  %-12s %s\n", subcmds[i].name, subcmds[i].what);
 	fprintf(f, "\nExit status: 0 ok, 1 the scenario missed its exact counts (compare: a\n"

@@ -152,12 +152,12 @@ static const struct {
 	unsigned bit;
 	const char *text;
 } opt_help[] = {
-	{ OPT_RATE, "  --rate R            open-loop pacing (unit: see below); 0 = closed loop\n" },
-	{ OPT_DURATION, "  --duration S        run length / hold time in seconds (see below)\n" },
-	{ OPT_SOURCE_IPS, "  --source-ips LIST   bind client sockets round-robin to these loopback\n"
-			  "                      addresses, e.g. 127.0.0.2-127.0.1.250 or\n"
-			  "                      127.0.0.2,127.0.0.3 (per-IP caps, CAP-1/2)\n" },
-	{ OPT_TRANSPORT, "  --transport T       sse, ws, longpoll or all (see below)\n" },
+	{ OPT_RATE, "  --rate R            open-loop pacing (unit: see above); 0 = closed loop\n" },
+	{ OPT_DURATION, "  --duration S        run length / hold time in seconds (see above)\n" },
+	{ OPT_SOURCE_IPS, "  --source-ips LIST   bind client sockets round-robin to these\n"
+			  "                      loopback addresses, e.g. 127.0.0.2-127.0.1.250\n"
+			  "                      or 127.0.0.2,127.0.0.3 (per-IP caps, CAP-1/2)\n" },
+	{ OPT_TRANSPORT, "  --transport T       sse, ws, longpoll or all (see above)\n" },
 	{ OPT_SIGNED, "  --signed            sign every room message (SIG-3) as a registered\n"
 		      "                      identity; receivers require sender_verified\n" },
 };
@@ -264,11 +264,17 @@ struct common_flag {
 };
 
 static const struct common_flag common_flags[] = {
-	{ "base", 0, true },	    { "json", 0, true },	   { "relay-pid", 0, true },
-	{ "timeout", 0, true },	    { "size", 0, true },	   { "quiet", 0, false },
+	{ "base", 0, true },
+	{ "json", 0, true },
+	{ "relay-pid", 0, true },
+	{ "timeout", 0, true },
+	{ "size", 0, true },
+	{ "quiet", 0, false },
 	{ "name", 0, true },
-	{ "rate", OPT_RATE, true }, { "duration", OPT_DURATION, true },
-	{ "source-ips", OPT_SOURCE_IPS, true },		   { "transport", OPT_TRANSPORT, true },
+	{ "rate", OPT_RATE, true },
+	{ "duration", OPT_DURATION, true },
+	{ "source-ips", OPT_SOURCE_IPS, true },
+	{ "transport", OPT_TRANSPORT, true },
 	{ "signed", OPT_SIGNED, false },
 };
 
@@ -298,7 +304,8 @@ int soak_opts_parse(struct soak_opts *o, const struct soak_cmd *cmd, int argc, c
 		eq = strchr(a, '=');
 		n = eq ? (size_t)(eq - a) : strlen(a);
 		if (n >= sizeof(name)) {
-			fprintf(stderr, "sealroom-soak %s: unknown flag '%s'\n", cmd->name, argv[i]);
+			fprintf(stderr, "sealroom-soak %s: unknown flag '%s'\n", cmd->name,
+				argv[i]);
 			return -1;
 		}
 		memcpy(name, a, n);
@@ -310,7 +317,8 @@ int soak_opts_parse(struct soak_opts *o, const struct soak_cmd *cmd, int argc, c
 				continue;
 			found = true;
 			if (f->bit && !(cmd->common & f->bit)) {
-				fprintf(stderr, "sealroom-soak %s: --%s does not apply to this scenario\n",
+				fprintf(stderr,
+					"sealroom-soak %s: --%s does not apply to this scenario\n",
 					cmd->name, name);
 				return -1;
 			}
@@ -328,7 +336,8 @@ int soak_opts_parse(struct soak_opts *o, const struct soak_cmd *cmd, int argc, c
 			}
 			v = opt_value(argc, argv, &i, eq);
 			if (!v) {
-				fprintf(stderr, "sealroom-soak %s: --%s needs a value\n", cmd->name, name);
+				fprintf(stderr, "sealroom-soak %s: --%s needs a value\n", cmd->name,
+					name);
 				return -1;
 			}
 			if (opt_common(o, cmd, name, v) != 0)
@@ -349,7 +358,8 @@ int soak_opts_parse(struct soak_opts *o, const struct soak_cmd *cmd, int argc, c
 					return -1;
 				}
 			} else if (eq) {
-				fprintf(stderr, "sealroom-soak %s: --%s takes no value\n", cmd->name, name);
+				fprintf(stderr, "sealroom-soak %s: --%s takes no value\n",
+					cmd->name, name);
 				return -1;
 			}
 			if (cmd->extra(cmd->ud, name, v) < 0)
@@ -357,7 +367,8 @@ int soak_opts_parse(struct soak_opts *o, const struct soak_cmd *cmd, int argc, c
 			break;
 		}
 		if (!found) {
-			fprintf(stderr, "sealroom-soak %s: unknown flag '--%s' (try --help)\n", cmd->name,
+			fprintf(stderr, "sealroom-soak %s: unknown flag '--%s' (try --help)\n",
+				cmd->name,
 				name);
 			return -1;
 		}

@@ -47,14 +47,14 @@ void srcips_free(struct srcips *s);
 #define OPT_SIGNED (1u << 4)
 
 struct soak_opts {
-	char base[512];		/* --base, no trailing slash; default http://127.0.0.1:3000 */
+	char base[512];		/* --base, no trailing slash (http://127.0.0.1:3000) */
 	const char *json_path;	/* --json FILE or NULL (points into argv) */
 	struct srcips ips;	/* --source-ips */
 	double rate;		/* --rate (scenario-defined unit), 0 = closed loop */
 	double duration_s;	/* --duration seconds, 0 = scenario default */
 	int relay_pid;		/* --relay-pid, 0 = unknown */
 	const char *transport;	/* --transport sse|ws|longpoll|all, NULL = scenario default */
-	bool is_signed;		/* --signed: sign room messages (registers identities first) */
+	bool is_signed;		/* --signed: sign room messages (registers identities) */
 	bool quiet;		/* --quiet: no progress line */
 	const char *name;	/* --name: the result's name (bundle key), default the scenario */
 	double timeout_s;	/* --timeout: drain/connect deadline, default 30 */

@@ -68,7 +68,7 @@ enum rx_type {
 struct rx {
 	enum rx_type type;
 	int64_t seq;		/* -1 when absent */
-	const char *sender;	/* room "sender" label or DM "from_handle"; NULL if absent/null */
+	const char *sender;	/* room "sender" label or DM "from_handle"; NULL if absent */
 	bool verified;		/* sender_verified / from_verified */
 	const char *ct, *nonce, *eph;	/* DM: eph = sender_eph_pub */
 	size_t ct_len, nonce_len, eph_len;

@@ -77,7 +77,8 @@ static void post_one(struct pthr *pt, struct http_client *c, uint32_t agent, uin
 		} else {
 			tally_reject(&pt->t, r.status);
 			if (!atomic_exchange(&p->reported, true)) {
-				fprintf(stderr, "sealroom-soak: POST answered %ld %.200s\n", r.status,
+				fprintf(stderr, "sealroom-soak: POST answered %ld %.200s\n",
+					r.status,
 					r.body ? r.body : "");
 			}
 		}

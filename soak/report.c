@@ -84,7 +84,8 @@ void relaymon_start(struct relaymon *m, int pid)
 	m->cpu0_s = proc_cpu_s(pid);
 	m->alive = m->cpu0_s >= 0;
 	if (!m->alive) {
-		fprintf(stderr, "sealroom-soak: cannot read /proc/%d/stat; no relay figures\n", pid);
+		fprintf(stderr, "sealroom-soak: cannot read /proc/%d/stat; no relay figures\n",
+			pid);
 		return;
 	}
 	/* "5" resets the peak RSS (VmHWM) to the current RSS (proc(5)), so the peak is this
@@ -409,7 +410,8 @@ static void result_print(const struct result *r, bool ok)
 	{
 		const cJSON *g = it;
 
-		printf("  latency %-9s (ms, n=%.0f): p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n",
+		printf("  latency %-9s (ms, n=%.0f): p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  "
+		       "max %.3f\n",
 		       g->string, cJSON_GetObjectItem(g, "count")->valuedouble,
 		       cJSON_GetObjectItem(g, "p50")->valuedouble,
 		       cJSON_GetObjectItem(g, "p90")->valuedouble,
@@ -427,7 +429,8 @@ static void result_print(const struct result *r, bool ok)
 		       ->valuedouble);
 	if (r->rm.pid) {
 		if (r->rm.alive)
-			printf("  relay pid %d: cpu %.2f s  peak RSS %.1f MB%s\n", r->rm.pid, r->rm.cpu_s,
+			printf("  relay pid %d: cpu %.2f s  peak RSS %.1f MB%s\n", r->rm.pid,
+			       r->rm.cpu_s,
 			       (double)r->rm.rss_peak_kb / 1024.0,
 			       r->rm.hwm_reset ? "" : " (sampled)");
 		else

@@ -40,7 +40,7 @@ struct relaymon {
 	double cpu0_s;		/* utime+stime at start */
 	double cpu_s;		/* consumed since start (after relaymon_stop) */
 	long rss_peak_kb;	/* max(VmHWM after reset, sampled VmRSS) */
-	bool hwm_reset;		/* /proc/pid/clear_refs accepted "5" (peak RSS is this run's) */
+	bool hwm_reset;		/* clear_refs accepted "5": the peak RSS is this run's */
 	bool alive;
 };
 

@@ -153,7 +153,8 @@ static void conn_run(struct result *r, const struct soak_opts *o, const struct c
 	ticker_done(&tk);
 	fleet_stop(fl, &r->t, accepted);
 	r->duration_s = scen_secs(t0, clock_mono_ns());
-	result_rate(r, "broadcast_delivered_per_s", (double)r->t.delivered / scen_secs(t_post0, t_last));
+	result_rate(r, "broadcast_delivered_per_s",
+		    (double)r->t.delivered / scen_secs(t_post0, t_last));
 	h = hist_new();
 	if (h) {
 		latrec_merge_total(&lat, h);
@@ -179,9 +180,9 @@ int sc_connections(int argc, char **argv)
 	struct conn_args a = { .subs = 10000, .rooms = 100, .window = 256 };
 	const struct soak_cmd cmd = {
 		.name = "connections",
-		.usage = "Open C SSE subscribers spread over R rooms (subscriber j in room j % R),\n"
-			 "hold them, then broadcast one sealed message per room. Exact: every\n"
-			 "subscriber gets its room's message once; no stream may fail.\n\n"
+		.usage = "Open C SSE subscribers spread over R rooms (subscriber j in room\n"
+			 "j % R), hold them, then broadcast one sealed message per room. Exact:\n"
+			 "every subscriber gets its room's message once; no stream may fail.\n\n"
 			 "  --subscribers C     concurrent SSE streams (default 10000)\n"
 			 "  --rooms R           rooms (default 100)\n"
 			 "  --window W          streams connecting at once (default 256)\n"

@@ -32,12 +32,12 @@ int sc_dialogue(int argc, char **argv)
 	struct dialogue_args a = { .turns = 200, .reconnect_every = 0 };
 	const struct soak_cmd cmd = {
 		.name = "dialogue",
-		.usage = "Two agents in a fresh room: A sends message i, B answers it, T times, per\n"
-			 "transport. Exact: each side gets all of the other's messages once and in\n"
-			 "order (2T), and (sse, ws) its own back too (ROOM-16).\n\n"
+		.usage = "Two agents in a fresh room: A sends message i, B answers it, T times,\n"
+			 "per transport. Exact: each side gets all of the other's messages once\n"
+			 "and in order (2T), and (sse, ws) its own back too (ROOM-16).\n\n"
 			 "  --turns T           turns (default 200)\n"
-			 "  --reconnect-every N B drops and resumes its stream with after= every N\n"
-			 "                      turns (SSE-6, WS-6; default 0 = never)\n"
+			 "  --reconnect-every N B drops and resumes its stream with after=\n"
+			 "                      every N turns (SSE-6, WS-6; default 0 = never)\n"
 			 "  (--transport: default all = sse, ws, longpoll in turn)\n"
 			 "  (--rate R: turns per second, open loop; default as fast as possible)\n",
 		.common = OPT_RATE | OPT_SOURCE_IPS | OPT_SIGNED | OPT_TRANSPORT,

@@ -89,7 +89,8 @@ static void *dm_sender_main(void *arg)
 		if (http_do(c, "POST", url, hdrs, run->bodies[k], run->lens[k],
 			    (long)(o->timeout_s * 1000), &r) < 0) {
 			sd->t.errors++;
-			fprintf(stderr, "sealroom-soak dm: POST failed: %s\n", http_client_error(c));
+			fprintf(stderr, "sealroom-soak dm: POST failed: %s\n",
+				http_client_error(c));
 			continue;
 		}
 		if (r.status == 200) {
@@ -97,7 +98,8 @@ static void *dm_sender_main(void *arg)
 		} else {
 			tally_reject(&sd->t, r.status);
 			if (sd->t.rejected == 1)
-				fprintf(stderr, "sealroom-soak dm: POST answered %ld %.200s\n", r.status,
+				fprintf(stderr, "sealroom-soak dm: POST answered %ld %.200s\n",
+					r.status,
 					r.body ? r.body : "");
 		}
 		http_resp_free(&r);
@@ -138,8 +140,9 @@ static void dm_take(struct dm_run *run, const cJSON *obj, int64_t *after)
 	if (track_note(&run->tr, p.agent, p.idx, m.seq) != TRACK_NEW)
 		return;
 	run->last_ns = clock_mono_ns();
-	latrec_record(&run->lat, run->last_ns -
-					 atomic_load(&run->sent_ns[(size_t)p.agent * run->dms + p.idx]));
+	latrec_record(&run->lat,
+		      run->last_ns -
+			      atomic_load(&run->sent_ns[(size_t)p.agent * run->dms + p.idx]));
 	atomic_fetch_add(&run->got, 1);
 }
 
@@ -351,10 +354,11 @@ int sc_dm(int argc, char **argv)
 	struct dm_args a = { .senders = 20, .dms = 25 };
 	const struct soak_cmd cmd = {
 		.name = "dm",
-		.usage = "S registered senders each send D signed, sealed DMs (SIG-4, CRYPTO-4) to one\n"
-			 "registered receiver, which long-polls its inbox with request auth and\n"
-			 "verifies and opens every envelope. Exact: S*D delivered, all verified.\n"
-			 "The relay needs --inbox-max >= S*D unless the receiver keeps up (DM-11).\n\n"
+		.usage = "S registered senders each send D signed, sealed DMs (SIG-4, CRYPTO-4)\n"
+			 "to one registered receiver, which long-polls its inbox with request\n"
+			 "auth and verifies and opens every envelope. Exact: S*D delivered, all\n"
+			 "verified. The relay needs --inbox-max >= S*D unless the receiver keeps\n"
+			 "up (DM-11).\n\n"
 			 "  --senders S         concurrent senders (default 20)\n"
 			 "  --dms D             DMs per sender (default 25)\n"
 			 "  (--rate R: DMs/s per sender, open loop; default closed loop)\n",

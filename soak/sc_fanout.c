@@ -34,8 +34,9 @@ int sc_fanout(int argc, char **argv)
 	const struct soak_cmd cmd = {
 		.name = "fanout",
 		.usage = "One room, A agents each subscribed over SSE and each posting K sealed\n"
-			 "messages: A*A*K deliveries. Exact: every agent gets every accepted message\n"
-			 "once, in seq order (ROOM-16: the poster's own copy included).\n\n"
+			 "messages: A*A*K deliveries. Exact: every agent gets every accepted\n"
+			 "message once, in seq order (ROOM-16: the poster's own copy\n"
+			 "included).\n\n"
 			 "  --agents A          agents (default 50)\n"
 			 "  --messages K        messages per agent (default 50)\n"
 			 "  (--rate R: messages/s per agent, open loop; default closed loop)\n",

@@ -107,8 +107,9 @@ int sc_post(int argc, char **argv)
 	struct post_args a = { .conns = 32, .messages = 2000 };
 	const struct soak_cmd cmd = {
 		.name = "post",
-		.usage = "C keep-alive connections (one thread each) POST N sealed messages each into\n"
-			 "their own room, with nobody subscribed: the relay's request rate.\n"
+		.usage = "C keep-alive connections (one thread each) POST N sealed messages\n"
+			 "each into their own room, with nobody subscribed: the relay's request\n"
+			 "rate.\n"
 			 "Exact: every POST answered 200 (ROOM-POST-10).\n\n"
 			 "  --connections C     keep-alive connections (default 32)\n"
 			 "  --messages N        POSTs per connection (default 2000)\n"

@@ -34,9 +34,10 @@ int sc_rooms(int argc, char **argv)
 	struct rooms_args a = { .rooms = 50, .messages = 200, .posters = 8 };
 	const struct soak_cmd cmd = {
 		.name = "rooms",
-		.usage = "N rooms x M messages, one SSE subscriber per room; each room's agent posts\n"
-			 "its M sealed messages (CRYPTO-2) over HTTP. Exact: every subscriber gets\n"
-			 "every accepted message of its room once, in seq order (ROOM-23).\n\n"
+		.usage = "N rooms x M messages, one SSE subscriber per room; each room's agent\n"
+			 "posts its M sealed messages (CRYPTO-2) over HTTP. Exact: every\n"
+			 "subscriber gets every accepted message of its room once, in seq order\n"
+			 "(ROOM-23).\n\n"
 			 "  --rooms N           rooms (default 50)\n"
 			 "  --messages M        messages per room (default 200)\n"
 			 "  --posters P         posting threads = concurrent POSTs (default 8)\n"
@@ -56,6 +57,8 @@ int sc_rooms(int argc, char **argv)
 		soak_opts_free(&o);
 		return SOAK_EXIT_FAIL;
 	}
+	if (a.posters > a.rooms)
+		a.posters = a.rooms; /* one agent per room: no more threads than agents */
 	result_param_num(&r, "rooms", a.rooms);
 	result_param_num(&r, "messages", a.messages);
 	result_param_num(&r, "posters", a.posters);

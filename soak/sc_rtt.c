@@ -23,9 +23,9 @@ int sc_rtt(int argc, char **argv)
 	uint32_t samples = 10000;
 	const struct soak_cmd cmd = {
 		.name = "rtt",
-		.usage = "Round trip of one pair of agents in a fresh room, per transport: A sends,\n"
-			 "B answers at once, A receives the answer. Every exchange is checked\n"
-			 "exactly, as in `dialogue`.\n\n"
+		.usage = "Round trip of one pair of agents in a fresh room, per transport: A\n"
+			 "sends, B answers at once, A receives the answer. Every exchange is\n"
+			 "checked exactly, as in `dialogue`.\n\n"
 			 "  --samples N         round trips per transport (default 10000)\n"
 			 "  (--transport: default all = sse, ws, longpoll in turn)\n"
 			 "  (--rate R: round trips started per second, open loop; latency then\n"

@@ -75,7 +75,8 @@ static void *churn_main(void *arg)
 		pthread_mutex_lock(&run->mu);
 		tally_merge(&run->t, &t);
 		if (rc < 0 && !run->err[0])
-			snprintf(run->err, sizeof(run->err), "%s room: %.200s", xport_name(dp.xp), err);
+			snprintf(run->err, sizeof(run->err), "%s room: %.200s", xport_name(dp.xp),
+				 err);
 		pthread_mutex_unlock(&run->mu);
 		if (rc < 0)
 			atomic_fetch_add(&run->failed_cycles, 1);
@@ -130,7 +131,8 @@ static void soak_execute(struct result *r, struct soak_run *run)
 	int n_int = 0;
 
 	if (latrec_init(&flat) < 0 || !ch || !fi || !di || !first_f || !first_d || !h ||
-	    !intervals || scen_rooms_new(1, &ids, &keys) < 0 || !(labels = scen_labels(1, "soak-a"))) {
+	    !intervals || scen_rooms_new(1, &ids, &keys) < 0 ||
+	    !(labels = scen_labels(1, "soak-a"))) {
 		result_fail(r, "out of memory");
 		goto out;
 	}
@@ -152,7 +154,8 @@ static void soak_execute(struct result *r, struct soak_run *run)
 	};
 	if (a->subs) {
 		fl = fleet_start(&fc);
-		if (!fl || !fleet_wait_ready(fl, clock_mono_ms() + (int64_t)(o->timeout_s * 1000))) {
+		if (!fl ||
+		    !fleet_wait_ready(fl, clock_mono_ms() + (int64_t)(o->timeout_s * 1000))) {
 			result_fail(r, "background subscribers not ready (SSE-8)");
 			goto out;
 		}
@@ -200,7 +203,8 @@ static void soak_execute(struct result *r, struct soak_run *run)
 		uint64_t e = atomic_load(&run->errors), rc = atomic_load(&run->reconnects);
 		cJSON *it = cJSON_CreateObject();
 
-		cJSON_AddNumberToObject(it, "t_s", round((double)(clock_mono_ns() - t0) / 1e6) / 1e3);
+		cJSON_AddNumberToObject(it, "t_s",
+					round((double)(clock_mono_ns() - t0) / 1e6) / 1e3);
 		cJSON_AddItemToObject(it, "fanout", lat_obj(fi));
 		cJSON_AddItemToObject(it, "dialogue", lat_obj(di));
 		cJSON_AddNumberToObject(it, "errors", (double)(e - prev_err));
@@ -211,13 +215,17 @@ static void soak_execute(struct result *r, struct soak_run *run)
 		cJSON_AddItemToArray(intervals, it);
 		if (!o->quiet)
 			fprintf(stderr,
-				"[soak %5.0fs] fanout n=%llu p50 %.3f p99 %.3f ms | dialogue n=%llu p50 "
-				"%.3f p99 %.3f ms | errors %llu reconnects %llu\n",
-				(double)(clock_mono_ns() - t0) / 1e9, (unsigned long long)hist_count(fi),
+				"[soak %5.0fs] fanout n=%llu p50 %.3f p99 %.3f ms | "
+				"dialogue n=%llu p50 %.3f p99 %.3f ms | "
+				"errors %llu reconnects %llu\n",
+				(double)(clock_mono_ns() - t0) / 1e9,
+				(unsigned long long)hist_count(fi),
 				(double)hist_percentile(fi, 50) / 1e6,
-				(double)hist_percentile(fi, 99) / 1e6, (unsigned long long)hist_count(di),
+				(double)hist_percentile(fi, 99) / 1e6,
+				(unsigned long long)hist_count(di),
 				(double)hist_percentile(di, 50) / 1e6,
-				(double)hist_percentile(di, 99) / 1e6, (unsigned long long)(e - prev_err),
+				(double)hist_percentile(di, 99) / 1e6,
+				(unsigned long long)(e - prev_err),
 				(unsigned long long)(rc - prev_rec));
 		if (n_int++ == 0) {
 			hist_merge(first_f, fi);
@@ -337,17 +345,18 @@ int sc_soak(int argc, char **argv)
 	};
 	const struct soak_cmd cmd = {
 		.name = "soak",
-		.usage = "A mixed long run: a background fan-out room (F SSE subscribers, one agent\n"
-			 "posting at --rate) while P pairs churn through fresh rooms, a T-turn\n"
-			 "dialogue each, rotating sse -> ws -> longpoll, streams dropped and resumed\n"
-			 "every N turns. Per interval: deliveries, errors, reconnects, latency;\n"
-			 "at the end: drift (last interval / first). Exact: nothing missing,\n"
-			 "duplicated, out of order or undecryptable, no rejections or errors.\n\n"
+		.usage = "A mixed long run: a background fan-out room (F SSE subscribers, one\n"
+			 "agent posting at --rate) while P pairs churn through fresh rooms, a\n"
+			 "T-turn dialogue each, rotating sse -> ws -> longpoll, streams dropped\n"
+			 "and resumed every N turns. Per interval: deliveries, errors,\n"
+			 "reconnects, latency; at the end: drift (last interval / first). Exact:\n"
+			 "nothing missing, duplicated, out of order or undecryptable, no\n"
+			 "rejections or errors.\n\n"
 			 "  --pairs P           churning agent pairs (default 3)\n"
 			 "  --turns T           turns per room (default 50)\n"
 			 "  --turn-rate X       turns per second per pair (default 50; 0 = max)\n"
 			 "  --reconnect-every N resume the responder's stream every N turns (10)\n"
-			 "  --subscribers F     background fan-out subscribers (default 10; 0 = none)\n"
+			 "  --subscribers F     background fan-out subscribers (10; 0 = none)\n"
 			 "  --interval S        report interval in seconds (default 10)\n"
 			 "  (--duration S: run length, default 60)\n"
 			 "  (--rate R: background messages per second, default 20)\n",

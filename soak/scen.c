@@ -137,16 +137,21 @@ int scen_register(struct result *r, const struct soak_opts *o, const struct cryp
 int scen_probe(struct result *r, const struct soak_opts *o)
 {
 	struct http_client *c = http_client_new(srcips_pick(&o->ips, 0));
+	int64_t deadline = clock_mono_ms() + SCEN_PROBE_MS;
 	struct http_resp resp;
 	char url[600];
-	int rc = -1;
+	int rc = -1, got;
 
 	if (!c) {
 		result_fail(r, "out of memory");
 		return -1;
 	}
 	snprintf(url, sizeof(url), "%s/api/health", o->base);
-	if (http_do(c, "GET", url, NULL, NULL, 0, 5000, &resp) < 0) {
+	/* A relay started a moment ago may not accept yet: retry transport errors briefly. */
+	while ((got = http_do(c, "GET", url, NULL, NULL, 0, SCEN_PROBE_MS, &resp)) < 0 &&
+	       clock_mono_ms() < deadline)
+		usleep(50 * 1000);
+	if (got < 0) {
 		result_fail(r, "relay not reachable at %s: %s", o->base, http_client_error(c));
 	} else {
 		if (resp.status == 200)

@@ -32,7 +32,10 @@ char (*scen_signed_labels(const struct crypto_identity *ids, uint32_t n))[72];
 int scen_register(struct result *r, const struct soak_opts *o, const struct crypto_identity *ids,
 		  uint32_t n);
 
-/* GET /api/health must answer 200 within 5 s; otherwise result_fail and -1. Blocks. */
+#define SCEN_PROBE_MS 5000
+
+/* GET /api/health must answer 200 within SCEN_PROBE_MS (connection failures are retried
+ * every 50 ms until then); otherwise result_fail and -1. Blocks. */
 int scen_probe(struct result *r, const struct soak_opts *o);
 
 /* Sleep-poll (2 ms steps) until *counter (read through get(ud)) reaches want or deadline_ms

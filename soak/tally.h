@@ -30,7 +30,7 @@ struct tally {
 	uint64_t expected;	  /* deliveries the accepted messages call for */
 	uint64_t delivered;	  /* first deliveries of an expected message */
 	uint64_t duplicated;	  /* a message seen again by the same receiver */
-	uint64_t out_of_order;	  /* seq not above the previous one (or sender index went back) */
+	uint64_t out_of_order;	  /* seq not above the previous one, or sender index back */
 	uint64_t decrypt_failed;  /* envelope that did not open with the key (CRYPTO-2, -4) */
 	uint64_t unexpected;	  /* opened but not ours / wrong room / wrong sender label */
 	uint64_t verified;	  /* signed items the receiver saw marked verified (INV-7) */

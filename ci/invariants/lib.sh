@@ -7,6 +7,7 @@
 #   inv-NN-<slug>.sh --self-test [BUILD_DIR]  plant each violation in a scratch copy (of the
 #                                             tree, or of the objects) and show that the check
 #                                             catches it; succeeds only if every plant is caught
+#   inv-NN-<slug>.sh --prepare [BUILD_DIR]    only build the relay and the driver
 # Output: one line per check, "inv-NN: PASS|FAIL|SKIP <detail>" ("inv-NN self-test: ..." in
 # self-test mode), then "inv-NN: N passed, N failed, N skipped". Exit status 1 on any failure.
 # SKIP marks a part that cannot run yet (a route answering 500 because it is not implemented)
@@ -45,6 +46,7 @@ inv_setup() {
 	for a in "$@"; do
 		case "$a" in
 		--self-test) INV_SELF=1 ;;
+		--prepare) INV_SELF=prepare ;;
 		-h | --help)
 			sed -n '2,/^set /p' "$0" | sed 's/^# \{0,1\}//' | grep -v '^set '
 			exit 0
@@ -60,6 +62,11 @@ inv_setup() {
 	trap inv_cleanup EXIT
 	cd "$INV_ROOT" || exit 1
 	[ $INV_SELF = 1 ] && INV_PFX="$INV_ID self-test" || INV_PFX=$INV_ID
+	if [ "$INV_SELF" = prepare ]; then # build the relay and the driver, nothing else
+		inv_need_build
+		inv_driver >/dev/null || { echo "$INV_ID: FAIL cannot compile ci/invariants/invdrive.c"; exit 1; }
+		exit 0
+	fi
 }
 
 inv_cleanup() {
@@ -188,11 +195,11 @@ inv_driver() {
 		# shellcheck disable=SC2086
 		if ! cc -std=gnu11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter \
 			-Werror -I"$INV_ROOT/lib" -isystem /usr/include/cjson "$INV_DIR/invdrive.c" $libs \
-			$(pkg-config --libs libcurl libsodium libcjson) -lpthread -lm -o "$out.tmp" >"$INV_TMP/cc.log" 2>&1; then
+			$(pkg-config --libs libcurl libsodium libcjson) -lpthread -lm -o "$out.$$.tmp" >"$INV_TMP/cc.log" 2>&1; then
 			cat "$INV_TMP/cc.log" >&2
 			return 1
 		fi
-		mv "$out.tmp" "$out"
+		mv "$out.$$.tmp" "$out"
 	fi
 	echo "$out"
 }

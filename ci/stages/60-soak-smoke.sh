@@ -6,7 +6,7 @@
 #
 # Uses ./build (BUILD=dir to override). Takes ~20 s.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
 RELAY=$BUILD/relay/sealroom-relay
 SOAK=$BUILD/soak/sealroom-soak
@@ -111,6 +111,8 @@ run connections connections --subscribers 400 --rooms 20 \
 	--source-ips 127.0.0.2-127.0.0.21 -- "${ZERO[@]}" \
 	counts.sent=20 counts.accepted=20 counts.expected=400 counts.delivered=400 \
 	counts.reconnects=0
+run post post --connections 4 --messages 25 -- "${ZERO[@]}" \
+	counts.sent=100 counts.accepted=100 latency_ms.post.count=100
 # 5 s at 20 msg/s to 5 subscribers: exactly 100 x 5 background deliveries, plus the churn.
 run soak soak --duration 5 --interval 1 --pairs 2 --turns 20 --subscribers 5 --rate 20 \
 	--source-ips 127.0.0.30-127.0.0.49 -- "${ZERO[@]}" latency_ms.fanout.count=500

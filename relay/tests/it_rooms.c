@@ -196,7 +196,8 @@ static void test_post_bad_message(void **state)
 	memset(big + n, 'A', 131076);
 	snprintf(big + n + 131076, 140000 - (size_t)n - 131076, "\",\"nonce\":\"%s\"}", nonce);
 
-	char cases[24][400];
+	char (*cases)[400] = calloc(24, sizeof(*cases)); /* nothing big on the stack */
+	assert_non_null(cases);
 	int k = 0;
 	snprintf(cases[k++], 400, "{}");
 	snprintf(cases[k++], 400, "[]");                                        /* HTTP-12: no fields */
@@ -225,6 +226,7 @@ static void test_post_bad_message(void **state)
 		it_expect_post(hc, &rp, "/api/rooms/BADMSG01/messages", cases[i], 400, "{\"error\":\"bad message\"}", 0);
 	it_expect_post(hc, &rp, "/api/rooms/BADMSG01/messages", big, 400, "{\"error\":\"bad message\"}", 0);
 	free(big);
+	free(cases);
 
 	/* HTTP-11: not application/json means the body is {} */
 	char body[400];
@@ -825,6 +827,55 @@ static void test_listening(void **state)
 	it_expect(hc, &rp, "POST", "/api/rooms/LISTEN01/listening", plain, "{\"name\":\"bob\"}", 400, "{\"error\":\"bad name\"}", 0);
 }
 
+/* HTTP-2/4/5/6 on the room routes: exact paths only, 404 / 405 with Allow, HEAD never on the
+ * streaming routes; HTTP-10: a body on a GET is ignored. */
+static void test_room_paths_and_methods(void **state)
+{
+	static const struct { const char *method, *path; long status; const char *allow; } c[] = {
+		{"GET", "/api/rooms/ROOMPATH", 404, NULL},
+		{"GET", "/api/rooms/", 404, NULL},
+		{"GET", "/api/rooms/ROOMPATH/status/", 404, NULL},
+		{"GET", "/api/rooms//status", 404, NULL},
+		{"GET", "/api/rooms/ROOMPATH/STATUS", 404, NULL},
+		{"POST", "/api/rooms/ROOMPATH/messages/", 404, NULL},
+		{"GET", "/api/rooms/ROOMPATH/nothing", 404, NULL},
+		{"GET", "/api/rooms/ROOMPATH/messages", 405, "POST"},
+		{"PUT", "/api/rooms/ROOMPATH/messages", 405, "POST"},
+		{"GET", "/api/rooms/ROOMPATH/listening", 405, "POST"},
+		{"POST", "/api/rooms/ROOMPATH/status", 405, NULL},
+		{"DELETE", "/api/rooms/ROOMPATH/transcript", 405, NULL},
+		{"POST", "/api/rooms/ROOMPATH/wait", 405, NULL},
+		{"HEAD", "/api/rooms/ROOMPATH/wait", 405, NULL},     /* HTTP-6: never HEAD on wait */
+		{"HEAD", "/api/rooms/ROOMPATH/events", 405, NULL},   /* ... or on events */
+		{"OPTIONS", "/api/rooms/ROOMPATH/events", 405, NULL},
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct http_resp r;
+		it_req(hc, &rp, c[i].method, c[i].path, NULL, NULL, 0, &r);
+		if (r.status != c[i].status)
+			fail_msg("%s %s: %ld %s", c[i].method, c[i].path, r.status, r.body);
+		if (strcmp(c[i].method, "HEAD") != 0)
+			assert_string_equal(r.body, c[i].status == 404 ? "{\"error\":\"not found\"}" : "{\"error\":\"method not allowed\"}");
+		if (c[i].status == 405) {
+			size_t alen = 0;
+			const char *allow = http_header(&r, "Allow", &alen);
+			assert_non_null(allow);
+			if (c[i].allow)
+				assert_true(http_header_is(&r, "Allow", c[i].allow));
+			else
+				assert_int_equal(strncmp(allow, "GET", 3), 0);
+			if (strstr(c[i].path, "/wait") || strstr(c[i].path, "/events"))
+				assert_null(memmem(allow, alen, "HEAD", 4)); /* HTTP-6 */
+		}
+		http_resp_free(&r);
+	}
+	/* nothing above created the room (INV-8) */
+	it_expect(hc, &rp, "GET", "/api/rooms/ROOMPATH/status", NULL, NULL, 200, "{\"exists\":false,\"roomId\":\"ROOMPATH\"}", 0);
+	/* HTTP-10: a body on a GET is not parsed */
+	const char *json[] = {"Content-Type: application/json", NULL};
+	it_expect(hc, &rp, "GET", "/api/rooms/ROOMPATH/status", json, "{not json", 200, "{\"exists\":false,\"roomId\":\"ROOMPATH\"}", 0);
+}
+
 /* ROOM-7 / INV-9: seqs are seeded from the wall clock, so a restarted relay never goes back. */
 static void test_seq_across_restart(void **state)
 {
@@ -937,6 +988,7 @@ int main(void)
 		cmocka_unit_test(test_pages_over_500),
 		cmocka_unit_test(test_recent_max),
 		cmocka_unit_test(test_listening),
+		cmocka_unit_test(test_room_paths_and_methods),
 		cmocka_unit_test(test_seq_across_restart),
 		cmocka_unit_test(test_ttl_expiry),
 	};

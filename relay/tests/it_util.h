@@ -156,7 +156,7 @@ static inline void it_req(struct http_client *hc, const struct relay_proc *rp, c
 			  const char *path, const char *const *hdrs, const char *body, size_t len,
 			  struct http_resp *out)
 {
-	char url[4096];
+	char url[2048];
 	it_url(url, sizeof(url), rp, path);
 	if (http_do(hc, method, url, hdrs, body, len, IT_TIMEOUT_MS, out) != 0)
 		fail_msg("%s %s: transport error: %s", method, path, http_client_error(hc));

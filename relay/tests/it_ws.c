@@ -508,6 +508,73 @@ static void test_ping_and_close(void **state)
 	ws_close(o, 1000);
 }
 
+/* ---- last_seen (WS-9, PRES-4) --------------------------------------------------------------------- */
+
+/* last_seen_ms_ago of name in a ready/presence text. */
+static long long ago_of(const char *json, const char *name)
+{
+	char k[96];
+	snprintf(k, sizeof(k), "{\"name\":\"%s\",", name);
+	const char *p = strstr(json, k);
+	if (!p)
+		fail_msg("%s not in %s", name, json);
+	p = strstr(p, "\"last_seen_ms_ago\":");
+	assert_non_null(p);
+	return strtoll(p + 19, NULL, 10);
+}
+
+/* WS: last_seen is the last inbound data frame (any, even unparsable), not our writes to it;
+ * SSE: the last event written to the subscriber. */
+static void test_last_seen(void **state)
+{
+	char url[256];
+	struct ws_conn *q = ws_open(&rp, "/api/rooms/WSSEEN01/ws?name=quiet", NULL);
+	free(next_text(q));
+	free(next_text(q));
+	it_url(url, sizeof(url), &rp, "/api/rooms/WSSEEN01/events?name=sse");
+	struct sse_conn *sc = sse_open(url, NULL, NULL, 5000);
+	assert_non_null(sc);
+	struct sse_event_copy ev;
+	for (int i = 0; i < 2; i++) { /* ready, presence */
+		assert_int_equal(sse_next_event(sc, &ev, 5000), 1);
+		sse_event_copy_free(&ev);
+	}
+	free(next_text(q)); /* the SSE join's presence */
+	int64_t t0 = clock_mono_ms();
+	while (clock_mono_ms() < t0 + 1200)
+		it_nap_ms(20); /* both stay silent; the relay writes nothing to them meanwhile */
+	struct ws_conn *x = ws_open(&rp, "/api/rooms/WSSEEN01/ws", NULL);
+	char *ready = next_text(x);
+	assert_true(ago_of(ready, "quiet") >= 1100);
+	assert_true(ago_of(ready, "sse") >= 1100);
+	free(ready);
+	free(next_text(x));
+	/* the SSE subscriber is written x's presence; the quiet socket sends garbage, then a
+	 * ping whose pong proves the garbage was read */
+	assert_int_equal(sse_next_event(sc, &ev, 5000), 1);
+	sse_event_copy_free(&ev);
+	ws_text(q, "this is not JSON");
+	assert_int_equal(ws_send_ping(q, "sync", 4), 0);
+	struct ws_msg m;
+	enum ws_recv_result rc;
+	do {
+		rc = ws_recv(q, &m, 5000);
+		if (rc == WS_RECV_TEXT)
+			ws_msg_free(&m);
+	} while (rc == WS_RECV_TEXT);
+	assert_int_equal(rc, WS_RECV_PONG);
+	ws_msg_free(&m);
+	struct ws_conn *y = ws_open(&rp, "/api/rooms/WSSEEN01/ws", NULL);
+	ready = next_text(y);
+	assert_true(ago_of(ready, "quiet") < 1000);
+	assert_true(ago_of(ready, "sse") < 1000);
+	free(ready);
+	ws_free(y);
+	ws_free(x);
+	ws_free(q);
+	sse_close(sc);
+}
+
 /* ---- handshake ------------------------------------------------------------------------------------ */
 
 /* WS-1 / HTTP-7: only ^/api/rooms/<id>/ws$ on the raw path upgrades; nothing is created. */
@@ -598,6 +665,7 @@ int main(void)
 		cmocka_unit_test(test_error_frames),
 		cmocka_unit_test(test_size_cap),
 		cmocka_unit_test(test_ping_and_close),
+		cmocka_unit_test(test_last_seen),
 		cmocka_unit_test(test_bad_path_no_upgrade),
 		cmocka_unit_test(test_bad_handshake),
 		cmocka_unit_test(test_size_cap_declared),

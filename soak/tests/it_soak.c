@@ -30,7 +30,8 @@ static int setup(void **state)
 	};
 	int fd;
 
-	snprintf(json_path, sizeof(json_path), "%s/soak-it.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	snprintf(json_path, sizeof(json_path), "%s/soak-it.XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	fd = mkstemp(json_path);
 	if (fd < 0)
 		return -1;
@@ -83,9 +84,11 @@ static void expect(const char *const *pairs)
 
 static void test_rooms(void **state)
 {
-	run(sc_rooms, 0, (const char *const[]){ "rooms", "--rooms", "3", "--messages", "10", NULL });
+	run(sc_rooms, 0,
+	    (const char *const[]){ "rooms", "--rooms", "3", "--messages", "10", NULL });
 	expect((const char *const[]){ ZERO, "counts.sent=30", "counts.expected=30",
-				      "counts.delivered=30", "latency_ms.delivery.count=30", NULL });
+				      "counts.delivered=30", "latency_ms.delivery.count=30",
+				      NULL });
 }
 
 static void test_fanout_open_loop(void **state)
@@ -107,7 +110,8 @@ static void test_dialogue_resume(void **state)
 
 static void test_rtt(void **state)
 {
-	run(sc_rtt, 0, (const char *const[]){ "rtt", "--samples", "30", "--transport", "ws", NULL });
+	run(sc_rtt, 0,
+	    (const char *const[]){ "rtt", "--samples", "30", "--transport", "ws", NULL });
 	expect((const char *const[]){ ZERO, "counts.sent=60", "latency_ms.ws.count=30", NULL });
 }
 

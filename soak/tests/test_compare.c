@@ -178,6 +178,41 @@ static void test_bundle(void **state)
 	cJSON_Delete(bundle);
 }
 
+/* Repeats of a benchmark merge into per-metric medians. */
+static void test_median(void **state)
+{
+	static const double tput[] = { 900, 1200, 1000 }, p99[] = { 3, 30, 4 };
+	cJSON *runs[3], *m;
+
+	for (int i = 0; i < 3; i++) {
+		runs[i] = cJSON_Parse(base_json);
+		set_num(runs[i], "throughput.delivered_per_s", tput[i]);
+		set_num(runs[i], "latency_ms.delivery.p99", p99[i]);
+	}
+	m = results_median(runs, 3);
+	assert_non_null(m);
+	assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "throughput"), "delivered_per_s")
+			    ->valuedouble == 1000);
+	assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "latency_ms"),
+							    "delivery"),
+					"p99")
+			    ->valuedouble == 4); /* the 30 ms outlier does not move it */
+	assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "counts"), "delivered")
+			    ->valuedouble == 100);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(m, "ok")));
+	assert_true(cJSON_GetObjectItem(m, "repeats")->valuedouble == 3);
+	cJSON_Delete(m);
+	/* an even count averages the middle two; one failed run fails the merge */
+	cJSON_ReplaceItemInObject(runs[1], "ok", cJSON_CreateFalse());
+	m = results_median(runs, 2);
+	assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "throughput"), "delivered_per_s")
+			    ->valuedouble == 1050);
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(m, "ok")));
+	cJSON_Delete(m);
+	for (int i = 0; i < 3; i++)
+		cJSON_Delete(runs[i]);
+}
+
 static void test_sort_keys(void **state)
 {
 	cJSON *j = cJSON_Parse("{\"b\":1,\"a\":{\"z\":1,\"y\":[{\"d\":1,\"c\":2}]},\"c\":3}");
@@ -191,7 +226,8 @@ static void test_sort_keys(void **state)
 	cJSON_AddNumberToObject(j, "d", 4);
 	free(s);
 	s = cJSON_PrintUnformatted(j);
-	assert_string_equal(s, "{\"a\":{\"y\":[{\"c\":2,\"d\":1}],\"z\":1},\"b\":1,\"c\":3,\"d\":4}");
+	assert_string_equal(s,
+			    "{\"a\":{\"y\":[{\"c\":2,\"d\":1}],\"z\":1},\"b\":1,\"c\":3,\"d\":4}");
 	free(s);
 	cJSON_Delete(j);
 }
@@ -201,7 +237,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),	  cmocka_unit_test(test_latency_floor),
 		cmocka_unit_test(test_tolerance), cmocka_unit_test(test_structure),
-		cmocka_unit_test(test_bundle),	  cmocka_unit_test(test_sort_keys),
+		cmocka_unit_test(test_bundle),	  cmocka_unit_test(test_median),
+		cmocka_unit_test(test_sort_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,7 +31,7 @@ static void test_format_roundtrip(void **state)
 	} t[] = {
 		{ { 1, 2, 3, 4 }, 0, "soak r=1 a=2 i=3 t=4 ", 21 },
 		{ { 1, 2, 3, 4 }, 25, "soak r=1 a=2 i=3 t=4 xxxx", 25 },
-		{ { 1, 2, 3, -7 }, 10, "soak r=1 a=2 i=3 t=-7 ", 22 }, /* never cut below the fields */
+		{ { 1, 2, 3, -7 }, 10, "soak r=1 a=2 i=3 t=-7 ", 22 }, /* fields never cut */
 		{ { 4294967295u, 0, 4294967295u, 9223372036854775807LL }, 100, NULL, 100 },
 		{ { 0, 0, 0, 0 }, 65536, NULL, 65536 },
 	};
@@ -89,7 +89,8 @@ static char *relay_event(const char *body, int64_t seq, const char *label, bool 
 	cJSON_AddStringToObject(ev, "id", "859975e8-4a55-4f5e-9c1b-0d7f6c1e2a3b");
 	cJSON_AddStringToObject(ev, "sender", label);
 	cJSON_AddBoolToObject(ev, "sender_verified", verified);
-	cJSON_AddStringToObject(ev, "ciphertext", cJSON_GetObjectItem(in, "ciphertext")->valuestring);
+	cJSON_AddStringToObject(ev, "ciphertext",
+				cJSON_GetObjectItem(in, "ciphertext")->valuestring);
 	cJSON_AddStringToObject(ev, "nonce", cJSON_GetObjectItem(in, "nonce")->valuestring);
 	cJSON_AddNumberToObject(ev, "ts", 1795615604568.0);
 	out = cJSON_PrintUnformatted(ev);
@@ -257,13 +258,16 @@ static void test_rx_parse_types(void **state)
 		long code;
 	} t[] = {
 		{ "{\"type\":\"ready\",\"roomId\":\"ROOM2345\",\"size\":1,\"last_seq\":42,"
-		  "\"participants\":[]}", RX_READY, 42, 0 },
-		{ "{\"type\":\"presence\",\"size\":1,\"names\":[],\"participants\":[]}", RX_OTHER, -1,
-		  0 },
+		  "\"participants\":[]}",
+		  RX_READY, 42, 0 },
+		{ "{\"type\":\"presence\",\"size\":1,\"names\":[],\"participants\":[]}", RX_OTHER,
+		  -1, 0 },
 		{ "{\"type\":\"locked\"}", RX_OTHER, -1, 0 },
-		{ "{\"type\":\"error\",\"code\":429,\"error\":\"rate limited\"}", RX_ERROR, -1, 429 },
+		{ "{\"type\":\"error\",\"code\":429,\"error\":\"rate limited\"}", RX_ERROR, -1,
+		  429 },
 		{ "{\"type\":\"error\",\"error\":\"room cap reached\"}", RX_ERROR, -1, 0 },
-		{ "{\"seq\":7,\"id\":\"x\",\"sender\":\"a\",\"ciphertext\":\"AAAA\",\"nonce\":\"B\"}",
+		{ "{\"seq\":7,\"id\":\"x\",\"sender\":\"a\",\"ciphertext\":\"AAAA\","
+		  "\"nonce\":\"B\"}",
 		  RX_MESSAGE, 7, 0 }, /* ROOM-17: type is optional in /wait answers */
 		{ "{ \"type\" : \"message\", \"seq\" : 8 }", RX_MESSAGE, 8, 0 }, /* not compact */
 		{ "{\"type\":\"whatever\"}", RX_OTHER, -1, 0 },
@@ -277,8 +281,8 @@ static void test_rx_parse_types(void **state)
 		enum rx_type got = rx_parse(t[i].json, strlen(t[i].json), &m);
 
 		if (got != t[i].want || m.seq != t[i].seq || m.code != t[i].code)
-			fail_msg("'%s': type %d seq %lld code %ld", t[i].json, got, (long long)m.seq,
-				 m.code);
+			fail_msg("'%s': type %d seq %lld code %ld", t[i].json, got,
+				 (long long)m.seq, m.code);
 		rx_free(&m);
 	}
 }
@@ -308,10 +312,14 @@ static void test_cache(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_format_roundtrip),    cmocka_unit_test(test_parse_rejects),
-		cmocka_unit_test(test_room_body_roundtrip), cmocka_unit_test(test_foreign_plaintext),
-		cmocka_unit_test(test_signed_room_body),    cmocka_unit_test(test_dm_body),
-		cmocka_unit_test(test_rx_parse_types),	    cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_format_roundtrip),
+		cmocka_unit_test(test_parse_rejects),
+		cmocka_unit_test(test_room_body_roundtrip),
+		cmocka_unit_test(test_foreign_plaintext),
+		cmocka_unit_test(test_signed_room_body),
+		cmocka_unit_test(test_dm_body),
+		cmocka_unit_test(test_rx_parse_types),
+		cmocka_unit_test(test_cache),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -23,7 +23,7 @@ static void test_track_sequence(void **state)
 		{ 1, 0, 101, TRACK_NEW, 2, 0, 0 },
 		{ 0, 1, 102, TRACK_NEW, 3, 0, 0 },
 		{ 0, 1, 102, TRACK_DUP, 3, 1, 0 },   /* same message again */
-		{ 1, 0, 999, TRACK_DUP, 3, 2, 0 },   /* same (sender, idx), other seq: still a dup */
+		{ 1, 0, 999, TRACK_DUP, 3, 2, 0 },   /* same (sender, idx), other seq: a dup */
 		{ 1, 2, 104, TRACK_NEW, 4, 2, 0 },
 		{ 1, 1, 103, TRACK_NEW, 5, 2, 1 },   /* seq went back, and sender 1's index did */
 		{ 0, 3, 104, TRACK_NEW, 6, 2, 2 },   /* seq not above the highest (104) */
@@ -66,7 +66,8 @@ static void test_exact_ok(void **state)
 {
 	static const struct {
 		const char *what;
-		uint64_t sent, accepted, rejected, errors, expected, delivered, dup, ooo, dec, unexp;
+		uint64_t sent, accepted, rejected, errors, expected, delivered, dup, ooo, dec,
+			unexp;
 		bool ok;
 	} t[] = {
 		{ "all good", 10, 10, 0, 0, 20, 20, 0, 0, 0, 0, true },

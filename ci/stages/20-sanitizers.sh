@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Stage 20 of `make test` (ci/test.sh): the unit and integration suites under ASan+UBSan
+# (build-asan), then under TSan (build-tsan). See ci/sanitize.sh.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+ci/sanitize.sh address || exit 1
+ci/sanitize.sh thread

@@ -11,8 +11,11 @@
 #   BUILD=dir                 build directory (default build)
 #   BENCH_ONLY="rooms dm"     run only these (names below)
 #   BENCH_REPEAT=3            runs of each short scenario (the long ones run once)
-#   BENCH_TOLERANCE=0.25      compare tolerance (a shared 2-core box is noisy)
-#   BENCH_LATENCY_FLOOR_MS=0.5  latency increases smaller than this never count
+#   BENCH_TOLERANCE=0.5       compare tolerance, and
+#   BENCH_LATENCY_FLOOR_MS=5  latency increases smaller than this never count: calibrated on
+#                             the shared 2-core dev box, where an unchanged relay passed and a
+#                             relay pinned next to a CPU hog failed (soak/README.md); tighten
+#                             both on a quiet machine
 #   BENCH_SOAK_DURATION=60    seconds of the mixed soak
 #   BENCH_UPDATE_BASELINE=1   copy bench.json to soak/baseline.json afterwards
 #   BENCH_RELAY_WRAP="taskset -c 0"  command prefix for the relay (deliberate slowdowns)
@@ -27,8 +30,8 @@ for b in "$RELAY" "$SOAK"; do
 done
 stamp=$(date -u +%Y%m%dT%H%M%SZ)-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 OUT=${BENCH_OUT:-results/$stamp}
-TOL=${BENCH_TOLERANCE:-0.25}
-FLOOR=${BENCH_LATENCY_FLOOR_MS:-0.5}
+TOL=${BENCH_TOLERANCE:-0.5}
+FLOOR=${BENCH_LATENCY_FLOOR_MS:-5}
 REPEAT=${BENCH_REPEAT:-3}
 SOAK_DURATION=${BENCH_SOAK_DURATION:-60}
 WRAP=${BENCH_RELAY_WRAP:-}

@@ -8,23 +8,15 @@
  * line with the returned status, Content-Length equal to the body length, the security
  * headers, and for errors a JSON body starting with {"error": (HTTP-19).
  *
- * The relay is set up as main.c does, with limits suited to fuzzing: no access log (stdout
+ * The relay is set up as main.c does (relay_open), with limits suited to fuzzing: no access log (stdout
  * stays quiet), rate limits that never run dry, few rooms and short buffers so memory stays
  * bounded over millions of inputs. The streaming/parking routes answer 500 in process. */
 #include "fuzz.h"
 
-#include "claim.h"
 #include "config.h"
 #include "crypto/crypto.h"
-#include "dm.h"
 #include "http.h"
-#include "hub.h"
-#include "identity.h"
-#include "ipcount.h"
-#include "ratelimit.h"
 #include "relay.h"
-#include "replay.h"
-#include "report.h"
 
 #define MAX_HEADERS 16
 
@@ -48,23 +40,13 @@ static void relay_setup(void)
 	if (crypto_init() < 0)
 		abort();
 	relay.cfg.identities_max = 256;
-	/* Memory only: no STATE_DIR, no BUGS_LOG (reports are discarded), as main.c does
-	 * with those settings unset. */
-	relay.hub = hub_new(&relay.cfg);
-	relay.rl = rl_new();
-	relay.rlg = rl_new();
-	relay.ipc = ipc_new();
-	relay.ids = ids_new((size_t)relay.cfg.identities_max, NULL, stderr);
-	relay.dms = relay.ids ? dm_new(relay.ids, &relay.cfg) : NULL;
-	relay.bugs = bugs_new(NULL, relay.cfg.bugs_log_max_bytes, "fuzz", stderr);
-	relay.claims = claims_new(relay.cfg.room_cursors_per_handle_max);
-	relay.rp_register = replay_new(4096);
-	relay.rp_auth = replay_new(4096);
-	relay.rp_room = replay_new(4096);
-	relay.rp_dm = replay_new(4096);
-	if (!relay.hub || !relay.rl || !relay.rlg || !relay.ipc || !relay.ids || !relay.dms ||
-	    !relay.bugs || !relay.claims || !relay.rp_register || !relay.rp_auth ||
-	    !relay.rp_room || !relay.rp_dm)
+	relay.cfg.register_sig_seen_max = 4096;
+	relay.cfg.inbox_sig_seen_max = 4096;
+	relay.cfg.room_sig_seen_max = 4096;
+	relay.cfg.dm_env_seen_max = 4096;
+	/* As main.c, minus the threads: no STATE_DIR (identities in memory), no BUGS_LOG
+	 * (reports discarded), no janitor, no flusher. */
+	if (relay_open(&relay, stderr) < 0)
 		abort();
 }
 

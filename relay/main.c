@@ -91,6 +91,10 @@ int main(int argc, char **argv)
 	/* End streams and parked requests, then stop civetweb (joins its workers). */
 	hub_shutdown(relay.hub);
 	dm_shutdown(relay.dms);
+	/* Let woken streams and parked requests write their last bytes before civetweb's stop
+	 * flag makes every write fail (bounded: a peer that does not read cannot hold us). */
+	for (int i = 0; i < 200 && atomic_load(&relay.longlived) > 0; i++)
+		usleep(10 * 1000);
 	http_stop(&relay);
 	janitor_stop();
 	ids_flusher_stop(relay.ids);

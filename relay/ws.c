@@ -265,7 +265,8 @@ static void message_frame(struct wsconn *ws, const cJSON *msg)
 	struct msg_in in;
 	if (!msg_validate(msg, true, &in))
 		return; /* WS-10: silently dropped */
-	if (!limits_take(relay, ws->ip[0] ? ws->ip : "ws", ws->room_id, true)) {
+	/* IP-3: an empty IP is "ws" as the per-key rate-limit key; RL-3 skips the global bucket */
+	if (!limits_take(relay, ws->ip[0] ? ws->ip : "ws", ws->room_id, ws->ip[0] != '\0')) {
 		send_error(ws, 429, "rate limited"); /* WS-11 */
 		return;
 	}

@@ -60,7 +60,7 @@ static const struct setting settings[] = {
 	INT("WS_MAX_PAYLOAD_BYTES", ws_max_payload_bytes, "262144", "largest inbound WebSocket message (WS-4)"),
 	INT("LISTENERS_MAX_PER_ROOM", listeners_max_per_room, "1024", "heartbeat names per room (CAP-13)"),
 	INT("SUB_BACKLOG_MAX_BYTES", sub_backlog_max_bytes, "268435456", "per-subscriber backlog before it is closed (CAP-14)"),
-	INT("WORKER_THREADS", worker_threads, "4096", "civetweb worker threads: the connection budget"),
+	INT("WORKER_THREADS", worker_threads, "1024", "civetweb worker threads: the connection budget"),
 	INT("WORKER_RESERVE", worker_reserve, "64", "workers kept free for short requests; beyond, streams get 503"),
 	INT("EVICT_GRACE_MS", evict_grace_ms, "30000", "idle room grace before eviction (ROOM-3; tests only)"),
 	INT("JANITOR_INTERVAL_MS", janitor_interval_ms, "15000", "janitor period (ROOM-3; tests only)"),

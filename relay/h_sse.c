@@ -16,8 +16,12 @@
 #include "proto/valid.h"
 #include "relay.h"
 
-#define BATCH_BYTES (64 * 1024)
+#define BATCH_BYTES (64 * 1024) /* flush threshold */
+#define BATCH_KEEP (8 * 1024)   /* a buffer larger than this is freed after its flush */
 
+/* Frames waiting to go out as one chunk. buf has STREAM_HEADROOM bytes before the frames and
+ * 2 after them for the chunk framing (stream_chunk_framed). Idle streams hold at most
+ * BATCH_KEEP bytes: with thousands of streams that is most of their memory. */
 struct batch {
 	char *buf;
 	size_t len, cap;
@@ -27,8 +31,13 @@ static int batch_flush(struct req *r, struct batch *b)
 {
 	int rc = 0;
 	if (b->len)
-		rc = stream_chunk(r, b->buf, b->len);
+		rc = stream_chunk_framed(r, b->buf + STREAM_HEADROOM, b->len);
 	b->len = 0;
+	if (b->cap > BATCH_KEEP) {
+		free(b->buf);
+		b->buf = NULL;
+		b->cap = 0;
+	}
 	return rc;
 }
 
@@ -39,21 +48,24 @@ static int batch_add(struct req *r, struct batch *b, const struct event *e)
 	if (b->len && b->len + need > BATCH_BYTES && batch_flush(r, b))
 		return -1;
 	if (b->len + need > b->cap) {
-		size_t nc = b->len + need > BATCH_BYTES ? b->len + need : BATCH_BYTES;
-		char *nb = realloc(b->buf, nc);
+		size_t nc = b->len + need;
+		nc = nc < 1024 ? 1024 : nc + nc / 2;
+		char *nb = realloc(b->buf, nc + STREAM_HEADROOM + 2);
 		if (!nb)
 			return -1;
 		b->buf = nb;
 		b->cap = nc;
 	}
+	char *p = b->buf + STREAM_HEADROOM + b->len;
 	if (e->type == EV_MESSAGE)
-		b->len += (size_t)snprintf(b->buf + b->len, 32, "id: %lld\n", (long long)e->seq);
-	memcpy(b->buf + b->len, "data: ", 6);
-	b->len += 6;
-	memcpy(b->buf + b->len, e->json, e->len);
-	b->len += e->len;
-	memcpy(b->buf + b->len, "\n\n", 2);
-	b->len += 2;
+		p += snprintf(p, 32, "id: %lld\n", (long long)e->seq);
+	memcpy(p, "data: ", 6);
+	p += 6;
+	memcpy(p, e->json, e->len);
+	p += e->len;
+	memcpy(p, "\n\n", 2);
+	p += 2;
+	b->len = (size_t)(p - (b->buf + STREAM_HEADROOM));
 	return 0;
 }
 

@@ -195,6 +195,16 @@ int stream_chunk(struct req *r, const char *data, size_t len)
 	return rc > 0 ? 0 : -1;
 }
 
+int stream_chunk_framed(struct req *r, char *data, size_t len)
+{
+	char hex[STREAM_HEADROOM];
+	int h = snprintf(hex, sizeof(hex), "%zx\r\n", len);
+	char *start = data - h;
+	memcpy(start, hex, (size_t)h);
+	memcpy(data + len, "\r\n", 2);
+	return io_write(r, start, (size_t)h + len + 2) > 0 ? 0 : -1;
+}
+
 void stream_end(struct req *r)
 {
 	io_write(r, "0\r\n\r\n", 5);

@@ -58,6 +58,10 @@ void resp_body(struct req *r, int status, const char *ctype, const char *body, s
 int stream_begin(struct req *r);
 int stream_chunk(struct req *r, const char *data, size_t len);
 void stream_end(struct req *r);
+/* Zero-copy variant: data has STREAM_HEADROOM writable bytes before it and 2 after it, where
+ * the chunk framing is written; then one write. */
+#define STREAM_HEADROOM 16
+int stream_chunk_framed(struct req *r, char *data, size_t len);
 
 /* Serve one request in-process, without a socket (fuzzing, tests): method, request-target
  * (path + optional "?query"), NULL-terminated "Name: value" headers, body. The complete raw

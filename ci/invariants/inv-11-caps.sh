@@ -12,9 +12,10 @@
 #     (SSE 429, WS error frame, slot released on close), CAP-2 waiters per IP, CAP-3 waiters
 #     per room, CAP-5 rooms (POST 503 + Retry-After 60, SSE error event), CAP-6 byte fuse,
 #     CAP-9 buffer, CAP-13 heartbeats, HTTP-14 body size, WS-4 frame size (1009), CAP-8
-#     identities, and CAP-12 at 1 for the room-signature, request-auth and DM-envelope caches
+#     identities, CAP-12 at 1 for the room-signature, request-auth and DM-envelope caches
 #     (the next signed item gets 503 and is not stored; the recorded one still cannot be
-#     replayed). CAP-4, CAP-7, CAP-10, CAP-11, CAP-14 are reported as SKIP (not driven here).
+#     replayed), CAP-10 inbox length, CAP-4 inbox waiters per handle, CAP-7 DM byte fuse.
+#     CAP-11 (cursor LRU) and CAP-14 (subscriber backlog) are reported as SKIP: not driven.
 #
 # Self-test plants: a relay binary whose --help omits ROOMS_MAX (scratch wrapper); a scratch
 # relay whose per-IP counter never refuses.

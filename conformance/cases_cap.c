@@ -267,7 +267,7 @@ static void c_waiters_room(struct conf_run *r)
 	struct conf_room room;
 	int64_t s;
 	char ip[48] = "";
-	struct raw_resp rr;
+	struct raw_resp rr = { 0 }; /* stays empty if the answers cannot be watched */
 
 	if (!r->ctx->o.use_xff || cap + 1 >= MAX_FDS || per_ip < 1) {
 		conf_info(r, "not exercised: needs per-case client IPs (XFF from loopback) and "

@@ -1,7 +1,9 @@
 /* claim.* and ack.* — PROTOCOL.md §13: claim/ack cursors over a room's buffer. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client/rawhttp.h"
@@ -370,7 +372,12 @@ static void c_lease(struct conf_run *r)
 	if (conf_post_msg(r, &room, "redeliver", NULL, NULL) < 0)
 		return;
 	a = claim_q(r, &id, room.id, "timeout=1&ttl_ms=60000", NULL, &st);
-	sleep(62); /* the lease under test */
+	{
+		struct timespec ts = { 62, 0 }; /* the lease under test */
+
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
 	b = claim_q(r, &id, room.id, "timeout=1", NULL, &st);
 	conf_check(r, conf_jstr(a, "claim_id") && conf_jstr(b, "claim_id") &&
 			      strcmp(conf_jstr(a, "claim_id"), conf_jstr(b, "claim_id")) != 0 &&

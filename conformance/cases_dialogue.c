@@ -2,6 +2,7 @@
  * WebSocket and long-poll, with real sealed messages (CRYPTO-2) and exact accounting:
  * every message must reach both agents (the poster's own copy included, ROOM-16) exactly
  * once, in seq order, and decrypt to what was sent. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,15 +42,23 @@ static void plain_of(int k, char *out, size_t cap)
 		 "the quick brown fox jumps over the lazy dog");
 }
 
+/* Inverse of plain_of: the message index, or -1 for anything plain_of cannot produce. */
 static int index_of(const char *plain)
 {
-	int turn;
-	char who;
+	const char *digits;
+	char *end;
+	long turn;
 
-	if (!plain || sscanf(plain, "%c:%d:", &who, &turn) != 2 || (who != 'A' && who != 'B') ||
-	    turn < 0 || turn >= TURNS)
+	if (!plain || (plain[0] != 'A' && plain[0] != 'B') || plain[1] != ':')
 		return -1;
-	return 2 * turn + (who == 'B');
+	digits = plain + 2;
+	if (*digits < '0' || *digits > '9')
+		return -1;
+	errno = 0;
+	turn = strtol(digits, &end, 10);
+	if (errno || *end != ':' || turn >= TURNS)
+		return -1;
+	return 2 * (int)turn + (plain[0] == 'B');
 }
 
 /* Account one received message object. */

@@ -910,31 +910,30 @@ static void c_retry_after(struct conf_run *r)
 	free(body);
 }
 
-static const char *const hdr1_names[] = {
-	"X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options", "Permissions-Policy",
-	"Content-Security-Policy", NULL,
-};
-static const char *const hdr1_values[] = {
-	"nosniff",
-	"no-referrer",
-	"DENY",
-	"clipboard-read=(self), clipboard-write=(self)",
-	"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline' "
-	"https://fonts.googleapis.com; font-src 'self' https://fonts.gstatic.com; img-src 'self' "
-	"data:; connect-src 'self' ws: wss:; frame-ancestors 'none'",
-	NULL,
+/* HDR-1: the security headers every response carries, name and exact value. */
+static const struct {
+	const char *name, *value;
+} hdr1[] = {
+	{ "X-Content-Type-Options", "nosniff" },
+	{ "Referrer-Policy", "no-referrer" },
+	{ "X-Frame-Options", "DENY" },
+	{ "Permissions-Policy", "clipboard-read=(self), clipboard-write=(self)" },
+	{ "Content-Security-Policy",
+	  "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline' "
+	  "https://fonts.googleapis.com; font-src 'self' https://fonts.gstatic.com; img-src 'self' "
+	  "data:; connect-src 'self' ws: wss:; frame-ancestors 'none'" },
 };
 
 static void check_hdr1(struct conf_run *r, const char *block, size_t len, const char *what)
 {
-	int i;
+	size_t i;
 
-	for (i = 0; hdr1_names[i]; i++) {
+	for (i = 0; i < sizeof(hdr1) / sizeof(hdr1[0]); i++) {
 		size_t vl = 0;
-		const char *v = block ? http_headers_find(block, len, hdr1_names[i], &vl) : NULL;
+		const char *v = block ? http_headers_find(block, len, hdr1[i].name, &vl) : NULL;
 
-		conf_check(r, v && vl == strlen(hdr1_values[i]) && memcmp(v, hdr1_values[i], vl) == 0,
-			   0, "HDR-1: %s carries %s: %s", what, hdr1_names[i], hdr1_values[i]);
+		conf_check(r, v && vl == strlen(hdr1[i].value) && memcmp(v, hdr1[i].value, vl) == 0,
+			   0, "HDR-1: %s carries %s: %s", what, hdr1[i].name, hdr1[i].value);
 	}
 }
 

@@ -139,7 +139,8 @@ static void c_disk(struct conf_run *r)
 		return;
 	usleep(2500000); /* STATE-2: inbox_seq changes are written within 2 s */
 	d = opendir(r->ctx->o.state_dir);
-	if (!conf_check(r, d != NULL, 0, "STATE-1: STATE_DIR exists"))
+	conf_check(r, d != NULL, 0, "STATE-1: STATE_DIR exists");
+	if (!d)
 		return;
 	while ((e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conform.h"
@@ -224,7 +225,11 @@ static void c_expiry(struct conf_run *r)
 				gone = conf_now() - t0;
 				break;
 			}
-			sleep(1);
+			{
+				const struct timespec ts = { 1, 0 }; /* polling interval */
+
+				nanosleep(&ts, NULL);
+			}
 		}
 		sse_close(keep);
 	}

@@ -12,6 +12,28 @@
 #include "conform.h"
 #include "proto/json.h"
 
+/* Our environment with env_kv ("NAME=value", or NULL) set: a NULL-terminated array of
+ * borrowed pointers (free the array only), or NULL if out of memory. Built before fork:
+ * the child of a threaded process may call only async-signal-safe functions, which
+ * putenv/setenv are not. */
+static char **env_with(const char *env_kv)
+{
+	size_t n = 0, k = 0, i, name_len = env_kv ? strcspn(env_kv, "=") : 0;
+	char **envp;
+
+	while (environ[n])
+		n++;
+	envp = calloc(n + 2, sizeof(*envp));
+	if (!envp)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (!env_kv || strncmp(environ[i], env_kv, name_len + 1) != 0)
+			envp[k++] = environ[i];
+	if (env_kv)
+		envp[k] = (char *)env_kv;
+	return envp;
+}
+
 /* Run argv (with extra environment) with stdout+stderr captured; returns the exit status
  * (-1 if it did not exit within ms) and the output in *out (caller frees). */
 static int run_capture(char *const argv[], const char *env_kv, long ms, char **out)
@@ -20,12 +42,14 @@ static int run_capture(char *const argv[], const char *env_kv, long ms, char **o
 	pid_t pid;
 	size_t len = 0, cap = 8192;
 	char *buf = malloc(cap);
+	char **envp = env_with(env_kv);
 	int status = 0;
 	int64_t deadline = conf_now() + ms;
 
 	*out = NULL;
-	if (!buf || pipe(p) < 0) {
+	if (!buf || !envp || pipe(p) < 0) {
 		free(buf);
+		free(envp);
 		return -1;
 	}
 	pid = fork();
@@ -33,6 +57,7 @@ static int run_capture(char *const argv[], const char *env_kv, long ms, char **o
 		close(p[0]);
 		close(p[1]);
 		free(buf);
+		free(envp);
 		return -1;
 	}
 	if (pid == 0) {
@@ -40,11 +65,10 @@ static int run_capture(char *const argv[], const char *env_kv, long ms, char **o
 		dup2(p[1], 2);
 		close(p[0]);
 		close(p[1]);
-		if (env_kv)
-			putenv((char *)env_kv);
-		execv(argv[0], argv);
+		execve(argv[0], argv, envp);
 		_exit(127);
 	}
+	free(envp);
 	close(p[1]);
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	for (;;) {
@@ -204,8 +228,9 @@ static void c_state(struct conf_run *r)
 	/* STATE-2: written on each registration before answering: no polling needed. */
 	snprintf(path, sizeof(path), "%s/identities.json", r->ctx->o.state_dir);
 	f = fopen(path, "rb");
-	if (!conf_check(r, f != NULL, 0, "STATE-1/STATE-2: identities.json exists right after a "
-					     "registration answered"))
+	conf_check(r, f != NULL, 0, "STATE-1/STATE-2: identities.json exists right after a "
+				    "registration answered");
+	if (!f)
 		return;
 	n = getdelim(&text, &cap, '\0', f);
 	fclose(f);

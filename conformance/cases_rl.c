@@ -358,7 +358,8 @@ static void c_ws(struct conf_run *r)
 		else if (t && !strcmp(t, "error")) {
 			char *txt = conf_jprint(ev);
 
-			if (!txt || strcmp(txt, "{\"type\":\"error\",\"code\":429,\"error\":\"rate limited\"}"))
+			if (!txt ||
+			    strcmp(txt, "{\"type\":\"error\",\"code\":429,\"error\":\"rate limited\"}") != 0)
 				bad++;
 			errors++;
 			free(txt);

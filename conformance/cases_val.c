@@ -23,7 +23,7 @@ static void c_room_id(struct conf_run *r)
 		{ "ab%20cd", false },
 	};
 	size_t i;
-	char target[200], upper[16], lower[16];
+	char target[200], upper[80], lower[80];
 	struct conf_room room;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {

@@ -121,6 +121,19 @@ static char *join(char *old, const char *add)
 	return s;
 }
 
+static void free_source_ips(struct conf_opts *o)
+{
+	int i;
+
+	if (o->source_ips) {
+		for (i = 0; i < o->n_source_ips; i++)
+			free(o->source_ips[i]);
+		free(o->source_ips);
+	}
+	o->source_ips = NULL;
+	o->n_source_ips = 0;
+}
+
 /* "A-B" (IPv4, same /24) or "a,b,c". */
 static int parse_source_ips(struct conf_opts *o, const char *v)
 {
@@ -129,6 +142,7 @@ static int parse_source_ips(struct conf_opts *o, const char *v)
 	char lo[64], hi[64];
 	int n = 0;
 
+	free_source_ips(o); /* a repeated --source-ips replaces the earlier list */
 	if (dash && !strchr(v, ',')) {
 		size_t k = (size_t)(dash - v);
 		uint32_t x, y, i;
@@ -314,194 +328,230 @@ struct longopt {
 	double *dval;
 };
 
-int main(int argc, char **argv)
+/* What main holds while it runs: the context, and the --only/--skip lists it builds. */
+struct cmdline {
+	struct conf_ctx *ctx;
+	char *only, *skip;
+	const char *base;
+};
+
+/* Parses argv into cl (options into cl->ctx->o). Returns 0 to go on, 1 when --help was
+ * printed (exit 0), -1 on a usage error (message printed; exit 2). Whatever it allocated
+ * stays in cl for cmdline_free, on every return. */
+static int parse_args(struct cmdline *cl, int argc, char **argv)
 {
-	struct conf_ctx *ctx = calloc(1, sizeof(*ctx));
-	struct conf_opts *o;
-	char *only = NULL, *skip = NULL;
-	const char *base = NULL;
-	int i, rc;
+	struct conf_opts *o = &cl->ctx->o;
+	const struct longopt nums[] = {
+		{ "--keepalive-ms", &o->keepalive_ms, NULL },
+		{ "--grace-ms", &o->grace_ms, NULL },
+		{ "--janitor-ms", &o->janitor_ms, NULL },
+		{ "--rl-cap", &o->rl_cap, NULL },
+		{ "--rl-refill", NULL, &o->rl_refill },
+		{ "--global-rl-cap", &o->global_rl_cap, NULL },
+		{ "--global-rl-refill", NULL, &o->global_rl_refill },
+		{ "--rl-probe-max", &o->rl_probe_max, NULL },
+		{ "--stream-cap", &o->stream_cap, NULL },
+		{ "--waiter-cap", &o->waiter_cap, NULL },
+		{ "--room-waiters-max", &o->room_waiters_max, NULL },
+		{ "--dm-waiters-max", &o->dm_waiters_max, NULL },
+		{ "--recent-max", &o->recent_max, NULL },
+		{ "--inbox-max", &o->inbox_max, NULL },
+		{ "--json-body-max", &o->json_body_max, NULL },
+		{ "--ws-max-payload", &o->ws_max_payload, NULL },
+		{ "--listeners-max", &o->listeners_max, NULL },
+		{ "--rooms-max", &o->rooms_max, NULL },
+		{ "--cursors-max", &o->cursors_max, NULL },
+		{ "--timeout-scale", NULL, &o->timeout_scale },
+		{ NULL, NULL, NULL },
+	};
+	int i;
 
-	if (!ctx)
-		return 1;
-	o = &ctx->o;
-	defaults(o);
-	{
-		const struct longopt nums[] = {
-			{ "--keepalive-ms", &o->keepalive_ms, NULL },
-			{ "--grace-ms", &o->grace_ms, NULL },
-			{ "--janitor-ms", &o->janitor_ms, NULL },
-			{ "--rl-cap", &o->rl_cap, NULL },
-			{ "--rl-refill", NULL, &o->rl_refill },
-			{ "--global-rl-cap", &o->global_rl_cap, NULL },
-			{ "--global-rl-refill", NULL, &o->global_rl_refill },
-			{ "--rl-probe-max", &o->rl_probe_max, NULL },
-			{ "--stream-cap", &o->stream_cap, NULL },
-			{ "--waiter-cap", &o->waiter_cap, NULL },
-			{ "--room-waiters-max", &o->room_waiters_max, NULL },
-			{ "--dm-waiters-max", &o->dm_waiters_max, NULL },
-			{ "--recent-max", &o->recent_max, NULL },
-			{ "--inbox-max", &o->inbox_max, NULL },
-			{ "--json-body-max", &o->json_body_max, NULL },
-			{ "--ws-max-payload", &o->ws_max_payload, NULL },
-			{ "--listeners-max", &o->listeners_max, NULL },
-			{ "--rooms-max", &o->rooms_max, NULL },
-			{ "--cursors-max", &o->cursors_max, NULL },
-			{ "--timeout-scale", NULL, &o->timeout_scale },
-			{ NULL, NULL, NULL },
-		};
+	for (i = 1; i < argc; i++) {
+		char *a = argv[i], *val = NULL, name[64];
+		char *eq = strchr(a, '=');
+		const struct longopt *lo;
+		bool flag = true;
 
-		for (i = 1; i < argc; i++) {
-			char *a = argv[i], *val = NULL, name[64];
-			char *eq = strchr(a, '=');
-			const struct longopt *lo;
-			bool flag = true;
-
-			if (strncmp(a, "--", 2) != 0) {
-				fprintf(stderr, "sealroom-conform: unexpected argument '%s'\n", a);
-				return 2;
+		if (strncmp(a, "--", 2) != 0) {
+			fprintf(stderr, "sealroom-conform: unexpected argument '%s'\n", a);
+			return -1;
+		}
+		if (eq && (size_t)(eq - a) < sizeof(name)) {
+			memcpy(name, a, (size_t)(eq - a));
+			name[eq - a] = '\0';
+			val = eq + 1;
+		} else {
+			snprintf(name, sizeof(name), "%s", a);
+		}
+		/* Flags without a value. */
+		if (!strcmp(name, "--help")) {
+			usage(stdout);
+			return 1;
+		} else if (!strcmp(name, "--list")) {
+			o->list = true;
+		} else if (!strcmp(name, "--coverage")) {
+			o->coverage = true;
+		} else if (!strcmp(name, "--strict")) {
+			o->strict = true;
+		} else if (!strcmp(name, "--verbose")) {
+			o->verbose = true;
+		} else if (!strcmp(name, "--long")) {
+			o->long_cases = true;
+		} else if (!strcmp(name, "--no-xff")) {
+			o->use_xff = false;
+		} else if (!strcmp(name, "--prefer-spec-file")) {
+			o->prefer_spec_file = true;
+		} else {
+			flag = false;
+		}
+		if (flag) {
+			if (val) {
+				fprintf(stderr, "sealroom-conform: %s takes no value\n", name);
+				return -1;
 			}
-			if (eq && (size_t)(eq - a) < sizeof(name)) {
-				memcpy(name, a, (size_t)(eq - a));
-				name[eq - a] = '\0';
-				val = eq + 1;
+			continue;
+		}
+		if (!val) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "sealroom-conform: %s needs a value\n", name);
+				return -1;
+			}
+			val = argv[++i];
+		}
+		for (lo = nums; lo->name; lo++)
+			if (!strcmp(lo->name, name))
+				break;
+		if (lo->name) {
+			if (lo->lval ? parse_long(name, val, lo->lval) < 0
+				     : parse_double(name, val, lo->dval) < 0)
+				return -1;
+		} else if (!strcmp(name, "--base")) {
+			cl->base = val;
+		} else if (!strcmp(name, "--profile")) {
+			if (!strcmp(val, "compat")) {
+				o->profile = CONF_COMPAT;
+			} else if (!strcmp(val, "sealroom")) {
+				o->profile = CONF_SEALROOM;
 			} else {
-				snprintf(name, sizeof(name), "%s", a);
+				fprintf(stderr, "sealroom-conform: --profile is compat or sealroom\n");
+				return -1;
 			}
-			/* Flags without a value. */
-			if (!strcmp(name, "--help")) {
-				usage(stdout);
-				return 0;
-			} else if (!strcmp(name, "--list")) {
-				o->list = true;
-			} else if (!strcmp(name, "--coverage")) {
-				o->coverage = true;
-			} else if (!strcmp(name, "--strict")) {
-				o->strict = true;
-			} else if (!strcmp(name, "--verbose")) {
-				o->verbose = true;
-			} else if (!strcmp(name, "--long")) {
-				o->long_cases = true;
-			} else if (!strcmp(name, "--no-xff")) {
-				o->use_xff = false;
-			} else if (!strcmp(name, "--prefer-spec-file")) {
-				o->prefer_spec_file = true;
-			} else {
-				flag = false;
+		} else if (!strcmp(name, "--only")) {
+			cl->only = join(cl->only, val);
+		} else if (!strcmp(name, "--skip")) {
+			cl->skip = join(cl->skip, val);
+		} else if (!strcmp(name, "--json")) {
+			o->json_path = val;
+		} else if (!strcmp(name, "--junit")) {
+			o->junit_path = val;
+		} else if (!strcmp(name, "--spec")) {
+			o->spec_path = val;
+		} else if (!strcmp(name, "--protocol")) {
+			o->protocol_path = val;
+		} else if (!strcmp(name, "--metrics-token")) {
+			o->metrics_token = val;
+		} else if (!strcmp(name, "--admin-token")) {
+			o->admin_token = val;
+		} else if (!strcmp(name, "--relay-log")) {
+			o->relay_log = val;
+		} else if (!strcmp(name, "--state-dir")) {
+			o->state_dir = val;
+		} else if (!strcmp(name, "--bugs-log")) {
+			o->bugs_log = val;
+		} else if (!strcmp(name, "--relay-bin")) {
+			o->relay_bin = val;
+		} else if (!strcmp(name, "--source-ips")) {
+			if (parse_source_ips(o, val) < 0) {
+				fprintf(stderr, "sealroom-conform: --source-ips: '%s' is not A-B "
+						"(one /24, IPv4) or a comma list\n", val);
+				return -1;
 			}
-			if (flag) {
-				if (val) {
-					fprintf(stderr, "sealroom-conform: %s takes no value\n", name);
-					return 2;
-				}
-				continue;
-			}
-			if (!val) {
-				if (i + 1 >= argc) {
-					fprintf(stderr, "sealroom-conform: %s needs a value\n", name);
-					return 2;
-				}
-				val = argv[++i];
-			}
-			for (lo = nums; lo->name; lo++)
-				if (!strcmp(lo->name, name))
-					break;
-			if (lo->name) {
-				if (lo->lval ? parse_long(name, val, lo->lval) < 0
-					     : parse_double(name, val, lo->dval) < 0)
-					return 2;
-			} else if (!strcmp(name, "--base")) {
-				base = val;
-			} else if (!strcmp(name, "--profile")) {
-				if (!strcmp(val, "compat"))
-					o->profile = CONF_COMPAT;
-				else if (!strcmp(val, "sealroom"))
-					o->profile = CONF_SEALROOM;
-				else {
-					fprintf(stderr, "sealroom-conform: --profile is compat or sealroom\n");
-					return 2;
-				}
-			} else if (!strcmp(name, "--only")) {
-				only = join(only, val);
-			} else if (!strcmp(name, "--skip")) {
-				skip = join(skip, val);
-			} else if (!strcmp(name, "--json")) {
-				o->json_path = val;
-			} else if (!strcmp(name, "--junit")) {
-				o->junit_path = val;
-			} else if (!strcmp(name, "--spec")) {
-				o->spec_path = val;
-			} else if (!strcmp(name, "--protocol")) {
-				o->protocol_path = val;
-			} else if (!strcmp(name, "--metrics-token")) {
-				o->metrics_token = val;
-			} else if (!strcmp(name, "--admin-token")) {
-				o->admin_token = val;
-			} else if (!strcmp(name, "--relay-log")) {
-				o->relay_log = val;
-			} else if (!strcmp(name, "--state-dir")) {
-				o->state_dir = val;
-			} else if (!strcmp(name, "--bugs-log")) {
-				o->bugs_log = val;
-			} else if (!strcmp(name, "--relay-bin")) {
-				o->relay_bin = val;
-			} else if (!strcmp(name, "--source-ips")) {
-				if (parse_source_ips(o, val) < 0) {
-					fprintf(stderr, "sealroom-conform: --source-ips: '%s' is not A-B "
-							"(one /24, IPv4) or a comma list\n", val);
-					return 2;
-				}
-			} else {
-				fprintf(stderr, "sealroom-conform: unknown option %s (see --help)\n", name);
-				return 2;
-			}
+		} else {
+			fprintf(stderr, "sealroom-conform: unknown option %s (see --help)\n", name);
+			return -1;
 		}
 	}
-	o->only = only;
-	o->skip = skip;
-	if (o->coverage)
-		return conf_coverage(o->protocol_path ? o->protocol_path : default_protocol());
-	if (!o->list) {
-		const char *path;
-		char host[128];
-		int port;
+	o->only = cl->only;
+	o->skip = cl->skip;
+	return 0;
+}
 
-		if (!base) {
-			fprintf(stderr, "sealroom-conform: --base URL is required (see --help)\n");
-			return 2;
+/* Checks --base and fills o->base, o->host, o->port; -1 (message printed) if unusable. */
+static int parse_base(struct conf_opts *o, const char *base)
+{
+	const char *path;
+	char host[128];
+	int port;
+
+	if (!base) {
+		fprintf(stderr, "sealroom-conform: --base URL is required (see --help)\n");
+		return -1;
+	}
+	if (strncmp(base, "http://", 7) != 0 ||
+	    raw_split_url(base, host, sizeof(host), &port, &path) < 0 ||
+	    (strcmp(path, "/") != 0 && path[0] != '\0') || strlen(base) >= sizeof(o->base)) {
+		fprintf(stderr, "sealroom-conform: --base must be http://HOST[:PORT] (no path), "
+				"got '%s'\n", base);
+		return -1;
+	}
+	snprintf(o->base, sizeof(o->base), "%s", base);
+	while (strlen(o->base) > 7 && o->base[strlen(o->base) - 1] == '/')
+		o->base[strlen(o->base) - 1] = '\0';
+	snprintf(o->host, sizeof(o->host), "%s", host);
+	o->port = port;
+	return 0;
+}
+
+/* Releases everything main and parse_args allocated; safe after any of their returns. */
+static void cmdline_free(struct cmdline *cl)
+{
+	if (cl->ctx) {
+		jschema_free(cl->ctx->spec);
+		free_source_ips(&cl->ctx->o);
+		free(cl->ctx);
+	}
+	free(cl->only);
+	free(cl->skip);
+}
+
+int main(int argc, char **argv)
+{
+	struct cmdline cl = { .ctx = calloc(1, sizeof(*cl.ctx)) };
+	struct conf_opts *o;
+	int rc;
+
+	if (!cl.ctx)
+		return 1;
+	o = &cl.ctx->o;
+	defaults(o);
+	rc = parse_args(&cl, argc, argv);
+	if (rc != 0) {
+		rc = rc > 0 ? 0 : 2;
+		goto out;
+	}
+	if (o->coverage) {
+		rc = conf_coverage(o->protocol_path ? o->protocol_path : default_protocol());
+		goto out;
+	}
+	if (!o->list) {
+		if (parse_base(o, cl.base) < 0) {
+			rc = 2;
+			goto out;
 		}
-		if (strncmp(base, "http://", 7) != 0 ||
-		    raw_split_url(base, host, sizeof(host), &port, &path) < 0 ||
-		    (strcmp(path, "/") != 0 && path[0] != '\0') || strlen(base) >= sizeof(o->base)) {
-			fprintf(stderr, "sealroom-conform: --base must be http://HOST[:PORT] (no path), "
-					"got '%s'\n", base);
-			return 2;
-		}
-		snprintf(o->base, sizeof(o->base), "%s", base);
-		while (strlen(o->base) > 7 && o->base[strlen(o->base) - 1] == '/')
-			o->base[strlen(o->base) - 1] = '\0';
-		snprintf(o->host, sizeof(o->host), "%s", host);
-		o->port = port;
-		if (o->use_xff && !conf_base_is_loopback(ctx))
+		if (o->use_xff && !conf_base_is_loopback(cl.ctx))
 			o->use_xff = false; /* IP-1: XFF counts only from a loopback peer */
 		if (crypto_init() < 0) {
 			fprintf(stderr, "sealroom-conform: libsodium failed to start\n");
-			return 1;
+			rc = 1;
+			goto out;
 		}
 		signal(SIGPIPE, SIG_IGN);
-		pthread_mutex_init(&ctx->out_lock, NULL);
-		ctx->ip_octet = 1 + (unsigned)(clock_now_ms() % 250);
-		load_spec(ctx);
+		pthread_mutex_init(&cl.ctx->out_lock, NULL);
+		cl.ctx->ip_octet = 1 + (unsigned)(clock_now_ms() % 250);
+		load_spec(cl.ctx);
 	}
-	rc = conf_run_all(ctx);
-	jschema_free(ctx->spec);
-	free(only);
-	free(skip);
-	if (o->source_ips) {
-		for (i = 0; i < o->n_source_ips; i++)
-			free(o->source_ips[i]);
-		free(o->source_ips);
-	}
-	free(ctx);
+	rc = conf_run_all(cl.ctx);
+out:
+	cmdline_free(&cl);
 	return rc;
 }

@@ -33,6 +33,13 @@ long conf_ms(const struct conf_run *r, long ms)
 
 /* ---- detail text ----------------------------------------------------------------------- */
 
+/* strerror is not thread-safe (cases run on several threads); strerror_r into the
+ * caller's buffer is. */
+static const char *errstr(int e, char *buf, size_t cap)
+{
+	return strerror_r(e, buf, cap); /* GNU: returns the message to use */
+}
+
 /* Printable, one-line excerpt of n bytes: controls and invalid bytes as \xNN, cut at max. */
 static void excerpt(char *out, size_t cap, const char *s, size_t n, size_t max)
 {
@@ -1021,9 +1028,10 @@ cJSON *conf_ws_until(struct ws_conn *ws, const char *type, long timeout_ms, int 
 int conf_raw_connect(struct conf_run *r)
 {
 	int fd = raw_connect(r->ctx->o.host, r->ctx->o.port, r->src, conf_ms(r, 5000));
+	char eb[128];
 
 	if (fd < 0) {
-		conf_got(r, "connect failed: %s", strerror(errno));
+		conf_got(r, "connect failed: %s", errstr(errno, eb, sizeof(eb)));
 		conf_check(r, false, 0, "HTTP-1: the relay accepts TCP connections");
 	}
 	return fd;
@@ -1068,6 +1076,8 @@ int conf_raw_answers(const int *fds, int n, long ms, bool *answered, struct raw_
 	int count = 0, i;
 	bool have_first = false;
 
+	if (first)
+		memset(first, 0, sizeof(*first)); /* freeable whatever happens below */
 	if (!p)
 		return -1;
 	for (i = 0; i < n; i++) {
@@ -1106,8 +1116,6 @@ int conf_raw_answers(const int *fds, int n, long ms, bool *answered, struct raw_
 		}
 	}
 	free(p);
-	if (first && !have_first)
-		memset(first, 0, sizeof(*first));
 	return count;
 }
 
@@ -1121,7 +1129,7 @@ int conf_raw_exchange(struct conf_run *r, const char *req, size_t len, bool head
 {
 	int fd = conf_raw_connect(r);
 	int64_t deadline = clock_mono_ms() + timeout_ms;
-	char b[400];
+	char b[400], eb[128];
 
 	excerpt(b, sizeof(b), req, len, 300);
 	conf_sent(r, "(raw) %s", b);
@@ -1130,7 +1138,7 @@ int conf_raw_exchange(struct conf_run *r, const char *req, size_t len, bool head
 		return -1;
 	(void)raw_send(fd, req, len, deadline); /* the relay may answer early and close */
 	if (raw_read_response(fd, NULL, head, deadline, out) < 0) {
-		conf_got(r, "no parsable response: %s", strerror(errno));
+		conf_got(r, "no parsable response: %s", errstr(errno, eb, sizeof(eb)));
 		close(fd);
 		conf_check(r, false, 0, "%s: the relay answers", rule);
 		return -1;

@@ -191,15 +191,18 @@ static struct crec *rec_touch(struct claims *cs, struct claim_handle *ch, const 
 	size_t len = strlen(room_id);
 	if (len >= sizeof(r->room))
 		return NULL;
+	if (ch->n >= cs->max) {
+		/* CAP-11: records are added one at a time, so at most the stalest one goes */
+		struct crec *old = ch->tail;
+		if (!old)
+			return NULL; /* a cap of 0 refuses every record */
+		rec_unlink(ch, old);
+		free(old);
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
 	memcpy(r->room, room_id, len + 1);
-	while (ch->n >= cs->max) {
-		struct crec *old = ch->tail;
-		rec_unlink(ch, old);
-		free(old);
-	}
 	rec_push_front(ch, r);
 	return r;
 }

@@ -56,6 +56,8 @@ static int batch_add(struct req *r, struct batch *b, const struct event *e)
 		b->buf = nb;
 		b->cap = nc;
 	}
+	if (!b->buf)
+		return -1;
 	char *p = b->buf + STREAM_HEADROOM + b->len;
 	if (e->type == EV_MESSAGE)
 		p += snprintf(p, 32, "id: %lld\n", (long long)e->seq);

@@ -69,6 +69,8 @@ static int io_write(struct req *r, const char *buf, size_t n)
 	if (!r->inproc)
 		return mg_write((struct mg_connection *)r->conn, buf, n);
 	struct inproc *ip = r->inproc;
+	if (n == 0)
+		return 0;
 	if (ip->out_len + n > ip->out_cap) {
 		size_t nc = (ip->out_len + n) * 2;
 		char *nb = realloc(ip->out, nc);
@@ -227,9 +229,15 @@ static int find_peer_fd(const struct mg_request_info *ri)
 	if (!d)
 		return -1;
 	for (struct dirent *de; (de = readdir(d)) != NULL;) {
-		int fd = atoi(de->d_name);
+		char *end;
+		long fdl = strtol(de->d_name, &end, 10);
+		if (*end || fdl < 0 || fdl > INT32_MAX)
+			continue; /* "." and ".." */
+		int fd = (int)fdl;
 		struct sockaddr_storage peer, local;
 		socklen_t pl = sizeof(peer), ll = sizeof(local);
+		memset(&peer, 0, sizeof(peer));
+		memset(&local, 0, sizeof(local));
 		if (fd <= 2 || fd == dirfd(d))
 			continue;
 		if (getpeername(fd, (struct sockaddr *)&peer, &pl) != 0 ||

@@ -16,6 +16,13 @@
 #include "proto/utf16.h"
 #include "proto/valid.h"
 
+/* strerror is not thread-safe; strerror_r into a per-thread buffer is. */
+static const char *errstr(int e)
+{
+	static _Thread_local char buf[128];
+	return strerror_r(e, buf, sizeof(buf)); /* GNU: returns the message to use */
+}
+
 #define IDS_BUCKETS_MIN 256
 #define IDS_RENDER_MAX ((size_t)1 << 34) /* far above STATE_FILE_MAX's reach */
 
@@ -376,7 +383,7 @@ int ids_persist(struct idstore *s)
 	} else {
 		if (!s->failing) /* log transitions, not every retry */
 			fprintf(s->log, "sealroom-relay: state: cannot %s %s: %s\n", what, s->path,
-				data ? strerror(errno) : "out of memory");
+				data ? errstr(errno) : "out of memory");
 		s->failing = true;
 		rc = -1;
 	}
@@ -479,7 +486,7 @@ static void reject_file(struct idstore *s, const char *why)
 	fprintf(s->log, "sealroom-relay: state: %s %s; starting with an empty identity registry%s%s\n", s->path,
 		why, aside ? ", the file is kept as " : "", aside ? aside : "");
 	if (aside && rename(s->path, aside) < 0)
-		fprintf(s->log, "sealroom-relay: state: cannot rename %s: %s\n", s->path, strerror(errno));
+		fprintf(s->log, "sealroom-relay: state: cannot rename %s: %s\n", s->path, errstr(errno));
 	free(aside);
 }
 
@@ -512,7 +519,7 @@ struct ids_load_result ids_load(struct idstore *s, int64_t file_max, int64_t now
 		if (errno != ENOENT) {
 			res.status = IDS_LOAD_IOERR;
 			fprintf(s->log, "sealroom-relay: state: cannot open %s: %s; starting with an empty identity registry\n",
-				s->path, strerror(errno));
+				s->path, errstr(errno));
 		}
 		return res;
 	}

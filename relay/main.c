@@ -22,8 +22,6 @@
 #include "replay.h"
 #include "report.h"
 
-extern char **environ;
-
 /* META-3: SHA-256 of the running executable, computed once at start. */
 static void exe_sha256(char out[65])
 {

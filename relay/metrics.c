@@ -77,7 +77,7 @@ char *metrics_prometheus(int64_t started_at_ms, int64_t now_ms, const struct met
 		jw_bytes(&w, line, (size_t)n);
 	}
 	for (int i = 0; i < M_NCOUNTERS; i++) {
-		if (!strncmp(counter_names[i], "http_", 5) && strcmp(counter_names[i], "http_posts_total"))
+		if (strncmp(counter_names[i], "http_", 5) == 0 && strcmp(counter_names[i], "http_posts_total") != 0)
 			continue; /* MET-4: exposed as sealroom_http_responses_total above */
 		n = snprintf(line, sizeof(line), "# HELP sealroom_%s Counter since start.\n# TYPE sealroom_%s counter\nsealroom_%s %lld\n",
 			     counter_names[i], counter_names[i], counter_names[i], (long long)get((enum metric)i));

@@ -14,6 +14,13 @@
 #include "proto/json.h"
 #include "proto/utf16.h"
 
+/* strerror is not thread-safe; strerror_r into a per-thread buffer is. */
+static const char *errstr(int e)
+{
+	static _Thread_local char buf[128];
+	return strerror_r(e, buf, sizeof(buf)); /* GNU: returns the message to use */
+}
+
 #define UA_UNITS 200
 
 struct bline {
@@ -54,14 +61,14 @@ static void append_line(struct bugs *b, const struct bline *l)
 {
 	struct stat st;
 	if (stat(b->path, &st) == 0 && st.st_size > b->max_bytes && rename(b->path, b->rotated) < 0)
-		fprintf(b->log, "sealroom-relay: bugs: cannot rotate %s: %s\n", b->path, strerror(errno));
+		fprintf(b->log, "sealroom-relay: bugs: cannot rotate %s: %s\n", b->path, errstr(errno));
 	int fd = open(b->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		fprintf(b->log, "sealroom-relay: bugs: cannot open %s: %s\n", b->path, strerror(errno));
+		fprintf(b->log, "sealroom-relay: bugs: cannot open %s: %s\n", b->path, errstr(errno));
 		return;
 	}
 	if (write_all(fd, l->text, l->len) < 0 || write_all(fd, "\n", 1) < 0)
-		fprintf(b->log, "sealroom-relay: bugs: cannot write %s: %s\n", b->path, strerror(errno));
+		fprintf(b->log, "sealroom-relay: bugs: cannot write %s: %s\n", b->path, errstr(errno));
 	close(fd);
 }
 

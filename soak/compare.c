@@ -487,7 +487,7 @@ static void median_into(cJSON *dst, cJSON *const *others, int k, double *scratch
 										      c->string)
 						   : NULL;
 
-			if (cJSON_IsNumber(o))
+			if (o && cJSON_IsNumber(o))
 				scratch[n++] = o->valuedouble;
 		}
 		double med;

@@ -157,6 +157,7 @@ static void test_parser_ids(void **state)
 	sse_parser_reset(&p);
 	id = sse_parser_last_id(&p, &len);
 	assert_int_equal(len, 0);
+	assert_string_equal(id, "");
 	sse_parser_free(&p);
 }
 

@@ -79,7 +79,8 @@ static int teardown(void **state)
 
 static void transcript_path(char *out, size_t cap, const char *room, const char *query)
 {
-	snprintf(out, cap, "/api/rooms/%s/transcript%s", room, query);
+	if (snprintf(out, cap, "/api/rooms/%s/transcript%s", room, query) >= (int)cap)
+		fail_msg("transcript path too long");
 }
 
 /* ---- POST ------------------------------------------------------------------------------------ */

@@ -315,7 +315,7 @@ static void test_resume_precedence(void **state)
 	CASE("?name=x&last_event_id=%lld", s[1], "Last-Event-ID;%.0lld", 0LL, 0); /* empty header present */
 #undef CASE
 	for (int c = 0; c < k; c++) {
-		char path[160];
+		char path[2048];
 		int64_t got[8];
 		snprintf(path, sizeof(path), "/api/rooms/RESUME01/events%s", q[c]);
 		struct sse_conn *sc = open_sse(&rp, path, h[c][0] ? h[c] : NULL, NULL, 200);

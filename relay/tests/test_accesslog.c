@@ -108,9 +108,11 @@ static void test_format(void **state)
 	assert_int_equal(n, strlen(out));
 	n = accesslog_format(out, sizeof(out), 1767225600000, "GET", "/api/health", 11);
 	assert_string_equal(out, "[2026-01-01T00:00:00.000Z] GET /api/health\n");
+	assert_int_equal(n, strlen(out));
 	/* A control character in the method is escaped too. */
-	accesslog_format(out, sizeof(out), 1767225600000, "G\nT", "/", 1);
+	n = accesslog_format(out, sizeof(out), 1767225600000, "G\nT", "/", 1);
 	assert_string_equal(out, "[2026-01-01T00:00:00.000Z] G\\x0aT /\n");
+	assert_int_equal(n, strlen(out));
 }
 
 static void test_format_truncation(void **state)

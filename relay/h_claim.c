@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "claim.h"
+#include "h_gate.h"
 #include "handlers.h"
 #include "hub.h"
 #include "identity.h"
@@ -43,27 +44,7 @@ static struct identity *claim_auth(struct req *r, const struct route_match *m, c
 		resp_error(r, 404, "no such handle", 0); /* CLAIM-1c */
 		return NULL;
 	}
-	char key[48];
-	snprintf(key, sizeof(key), "auth:%s", h);
-	if (!limits_take(relay, r->ip, key, true)) {
-		resp_error(r, 429, "rate limited", 5); /* CLAIM-1d, before verifying (INV-10) */
-		return NULL;
-	}
-	switch (reqauth_check(relay->rp_auth, id, r->method, r->target, req_header(r, "Authorization"),
-			      clock_now_ms(), clock_mono_ms())) { /* CLAIM-1e */
-	case REQAUTH_OK:
-		return id;
-	case REQAUTH_BAD:
-		resp_error(r, 401, "bad or missing signature", 0);
-		break;
-	case REQAUTH_FULL:
-		resp_error(r, 503, E_REPLAY_FULL, 5);
-		break;
-	case REQAUTH_NOMEM:
-		resp_error(r, 500, "internal error", 0);
-		break;
-	}
-	return NULL;
+	return gate_auth(r, id, h) ? id : NULL; /* CLAIM-1d, then CLAIM-1e (INV-10) */
 }
 
 static void send_jw(struct req *r, int status, struct jw *w)
@@ -159,21 +140,8 @@ void h_room_claim(struct req *r, const struct route_match *m)
 		goto out_ex;
 	}
 	/* CLAIM-6: park as ROOM-WAIT-3 (sets lastActive; room cap, then IP cap) */
-	if (!room_waiter_take(relay->hub, room)) {
-		resp_error(r, 429, "too many concurrent waiters for this room", 5);
+	if (!gate_park(r, room))
 		goto out_ex;
-	}
-	if (!ipc_take(relay->ipc, r->ip, IPC_WAITER, relay->cfg.waiter_cap_per_ip)) {
-		room_waiter_release(relay->hub, room);
-		resp_error(r, 429, "too many concurrent waiters from this IP", 5);
-		goto out_ex;
-	}
-	if (!http_longlived_take(relay)) {
-		ipc_release(relay->ipc, r->ip, IPC_WAITER);
-		room_waiter_release(relay->hub, room);
-		resp_error(r, 503, "server busy", 5);
-		goto out_ex;
-	}
 	/* CLAIM-7: resolved by any message accepted after our pick. Every new message has a
 	 * seq above the last_seq the pick saw, so waiting for last_seq to pass it cannot miss
 	 * one posted between the pick and the park. */
@@ -188,9 +156,7 @@ void h_room_claim(struct req *r, const struct route_match *m)
 		answer_empty(r, o.last_seq, o.cursor, false);
 	if (o.got)
 		ev_unref(o.ev);
-	http_longlived_release(relay);
-	ipc_release(relay->ipc, r->ip, IPC_WAITER);
-	room_waiter_release(relay->hub, room);
+	gate_unpark(r, room);
 out_ex:
 	claim_excl_free(&ex);
 out:

@@ -6,6 +6,7 @@
 #include "crypto/identity.h"
 #include "crypto/sigstr.h"
 #include "dm.h"
+#include "h_gate.h"
 #include "handlers.h"
 #include "identity.h"
 #include "ipcount.h"
@@ -195,25 +196,7 @@ static struct identity *inbox_auth(struct req *r, const struct route_match *m)
 		resp_error(r, 404, "no such handle", 0); /* DM-7b */
 		return NULL;
 	}
-	if (!rl_key(relay, r->ip, "auth:", h)) {
-		resp_error(r, 429, "rate limited", 5); /* DM-7c, before verifying (INV-10) */
-		return NULL;
-	}
-	switch (reqauth_check(relay->rp_auth, id, r->method, r->target, req_header(r, "Authorization"),
-			      clock_now_ms(), clock_mono_ms())) { /* DM-7d */
-	case REQAUTH_OK:
-		return id;
-	case REQAUTH_BAD:
-		resp_error(r, 401, "bad or missing signature", 0);
-		break;
-	case REQAUTH_FULL:
-		resp_error(r, 503, E_REPLAY_FULL, 5);
-		break;
-	case REQAUTH_NOMEM:
-		resp_error(r, 500, "internal error", 0);
-		break;
-	}
-	return NULL;
+	return gate_auth(r, id, h) ? id : NULL; /* DM-7c, then DM-7d (INV-10) */
 }
 
 static void send_messages(struct req *r, struct dm_env **evs, size_t n, int64_t last_seq, int has_more)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "fault.h"
+#include "h_gate.h"
 #include "handlers.h"
 #include "hub.h"
 #include "ipcount.h"
@@ -271,22 +272,8 @@ void h_room_wait(struct req *r, const struct route_match *m)
 		ev_release_array(evs, n > 0 ? (size_t)n : 0);
 		goto out;
 	}
-	/* ROOM-WAIT-3: park (sets lastActive), room cap then IP cap */
-	if (!room_waiter_take(relay->hub, room)) {
-		resp_error(r, 429, "too many concurrent waiters for this room", 5);
+	if (!gate_park(r, room)) /* ROOM-WAIT-3: sets lastActive, room cap, then IP cap */
 		goto out;
-	}
-	if (!ipc_take(relay->ipc, r->ip, IPC_WAITER, relay->cfg.waiter_cap_per_ip)) {
-		room_waiter_release(relay->hub, room);
-		resp_error(r, 429, "too many concurrent waiters from this IP", 5);
-		goto out;
-	}
-	if (!http_longlived_take(relay)) {
-		ipc_release(relay->ipc, r->ip, IPC_WAITER);
-		room_waiter_release(relay->hub, room);
-		resp_error(r, 503, "server busy", 5);
-		goto out;
-	}
 	metrics_inc(M_longpoll_waits_total);
 	struct park_arg pa = {room, after};
 	int woke = http_park(r, clock_mono_ms() + (int64_t)timeout_s * 1000, park_room, &pa);
@@ -301,9 +288,7 @@ void h_room_wait(struct req *r, const struct route_match *m)
 			wait_answer(r, evs, n, more, ls); /* ROOM-WAIT-4/5 */
 		ev_release_array(evs, n > 0 ? (size_t)n : 0);
 	}
-	http_longlived_release(relay);
-	ipc_release(relay->ipc, r->ip, IPC_WAITER); /* ROOM-WAIT-6: exactly once */
-	room_waiter_release(relay->hub, room);
+	gate_unpark(r, room); /* ROOM-WAIT-6: exactly once */
 out:
 	hub_release(relay->hub, room);
 }

@@ -12,40 +12,7 @@
 
 #include "proto/b64.h"
 
-static cJSON *load_vectors(const char *name)
-{
-	char path[1024];
-	FILE *f;
-	long n;
-	char *buf;
-	cJSON *doc;
-
-	snprintf(path, sizeof(path), "%s/spec/vectors/%s", SEALROOM_SOURCE_DIR, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	doc = cJSON_Parse(buf);
-	free(buf);
-	assert_non_null(doc);
-	return doc;
-}
-
-static const cJSON *section(const cJSON *doc, const char *name)
-{
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(doc, name);
-
-	assert_true(cJSON_IsArray(a));
-	assert_true(cJSON_GetArraySize(a) > 0);
-	return a;
-}
+#include "tv.h"
 
 static const char *str_of(const cJSON *c, const char *key)
 {

@@ -41,10 +41,10 @@ static int batch_flush(struct req *r, struct batch *b)
 	return rc;
 }
 
-/* SSE-9: "id: <seq>\n" for messages, then "data: <json>\n\n". */
-static int batch_add(struct req *r, struct batch *b, const struct event *e)
+/* SSE-9: "id: <seq>\n" for messages (seq >= 0), then "data: <json>\n\n". */
+static int batch_add_json(struct req *r, struct batch *b, int64_t seq, const char *json, size_t len)
 {
-	size_t need = e->len + 40;
+	size_t need = len + 40;
 	if (b->len && b->len + need > BATCH_BYTES && batch_flush(r, b))
 		return -1;
 	if (b->len + need > b->cap) {
@@ -59,16 +59,21 @@ static int batch_add(struct req *r, struct batch *b, const struct event *e)
 	if (!b->buf)
 		return -1;
 	char *p = b->buf + STREAM_HEADROOM + b->len;
-	if (e->type == EV_MESSAGE)
-		p += snprintf(p, 32, "id: %lld\n", (long long)e->seq);
+	if (seq >= 0)
+		p += snprintf(p, 32, "id: %lld\n", (long long)seq);
 	memcpy(p, "data: ", 6);
 	p += 6;
-	memcpy(p, e->json, e->len);
-	p += e->len;
+	memcpy(p, json, len);
+	p += len;
 	memcpy(p, "\n\n", 2);
 	p += 2;
 	b->len = (size_t)(p - (b->buf + STREAM_HEADROOM));
 	return 0;
+}
+
+static int batch_add(struct req *r, struct batch *b, const struct event *e)
+{
+	return batch_add_json(r, b, e->type == EV_MESSAGE ? e->seq : -1, e->json, e->len);
 }
 
 static int64_t resume_point(const struct req *r)
@@ -137,19 +142,8 @@ void h_room_events(struct req *r, const struct route_match *m)
 	bool ready_first = fault_on(FAULT_READY_BEFORE_REPLAY);
 	for (size_t i = 0; i < j.nreplay && !rc && !ready_first; i++)
 		rc = batch_add(r, &b, j.replay[i]);
-	if (!rc) {
-		struct event *ready = malloc(sizeof(*ready) + j.ready_len + 1);
-		if (ready) {
-			memset(ready, 0, sizeof(*ready));
-			ready->type = EV_PRESENCE; /* any non-message type: no id line */
-			ready->len = j.ready_len;
-			memcpy(ready->json, j.ready, j.ready_len);
-			rc = batch_add(r, &b, ready);
-			free(ready);
-		} else {
-			rc = -1;
-		}
-	}
+	if (!rc)
+		rc = batch_add_json(r, &b, -1, j.ready, j.ready_len); /* ready carries no id line */
 	for (size_t i = 0; i < j.nreplay && !rc && ready_first; i++)
 		rc = batch_add(r, &b, j.replay[i]);
 	join_release(&j);

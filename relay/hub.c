@@ -778,6 +778,7 @@ int room_next(struct room *room, struct sub *s, int64_t deadline_mono, struct ev
 		if (s->cursor->next) {
 			*first = s->cursor->next;
 			*last = room->tail;
+			s->pending = room->appended; /* what consuming up to the tail amounts to */
 			ev_ref(*last);
 			rc = 1;
 			break;
@@ -791,18 +792,10 @@ int room_next(struct room *room, struct sub *s, int64_t deadline_mono, struct ev
 
 void sub_advance(struct room *room, struct sub *s, struct event *last)
 {
-	/* Sum what we consumed for the backlog check, then move the cursor. The chain between
-	 * the old cursor and last is immutable, so it is walked without the lock. */
-	uint64_t bytes = 0;
-	for (struct event *e = s->cursor->next; e; e = e->next) {
-		bytes += e->len;
-		if (e == last)
-			break;
-	}
 	struct event *old = s->cursor;
 	pthread_mutex_lock(&room->mu);
 	s->cursor = last; /* the reference taken in room_next moves to the cursor */
-	s->consumed += bytes;
+	s->consumed = s->pending;
 	pthread_mutex_unlock(&room->mu);
 	ev_unref(old);
 }

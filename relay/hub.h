@@ -63,7 +63,8 @@ struct sub {
 	size_t box_len;           /* 0 = none */
 	_Atomic int64_t last_seen;
 	struct event *cursor;     /* last consumed event (ref held) */
-	uint64_t consumed;        /* bytes consumed, for the backlog cap (CAP-14) */
+	uint64_t consumed;        /* room->appended as of the last event consumed (CAP-14) */
+	uint64_t pending;         /* room->appended as of the batch room_next handed out */
 	bool kicked;
 };
 

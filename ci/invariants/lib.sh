@@ -10,8 +10,8 @@
 #   inv-NN-<slug>.sh --prepare [BUILD_DIR]    only build the relay and the driver
 # Output: one line per check, "inv-NN: PASS|FAIL|SKIP <detail>" ("inv-NN self-test: ..." in
 # self-test mode), then "inv-NN: N passed, N failed, N skipped". Exit status 1 on any failure.
-# SKIP marks a part that cannot run yet (a route answering 500 because it is not implemented)
-# and says why; it never hides a failure.
+# SKIP marks a part the harness cannot drive (a cap it cannot fill) and says why; a route
+# answering 500 is a FAIL, never a SKIP.
 #
 # Static checks read the compiled relay: the relay_core objects whose source still exists
 # (a deleted source leaves a stale object behind in the build tree), the lib objects, and the
